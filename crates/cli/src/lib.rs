@@ -1,0 +1,397 @@
+//! The command-line interface of Calendar Connector, exactly the contract in DESIGN.md. The desktop
+//! binary calls [`main_with_args`] when it is started with a subcommand, so
+//! `calendar-connector status --json` works from an installed package with no display.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod output;
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use connector::credentials::service_for_namespace;
+use connector::icloud::{asp, DEFAULT_SERVER_URL};
+use connector::sync::{Progress, ProgressFn};
+use connector::{Connector, Error, ExportFormat, OpenOptions, Secret};
+
+/// Exit codes (DESIGN.md).
+pub mod exit {
+    /// Success.
+    pub const OK: i32 = 0;
+    /// Other failure.
+    pub const OTHER: i32 = 1;
+    /// Usage error.
+    pub const USAGE: i32 = 2;
+    /// An account needs a relink.
+    pub const NEEDS_RELINK: i32 = 3;
+    /// Server unreachable or throttled.
+    pub const UNREACHABLE: i32 = 4;
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "calendar-connector-cli",
+    version,
+    about = "Mirror iCloud calendars into an offline cache, and know the moment Apple needs a new app-specific password."
+)]
+struct Cli {
+    /// Data directory (cache, accounts). Default: the platform's data dir, or $CALENDAR_CONNECTOR_DATA_DIR.
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// CalDAV server, stored with the account at link time.
+    #[arg(long, global = true, value_name = "URL")]
+    server_url: Option<String>,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Keychain namespace (tests and the demo use their own, never the real account's entry).
+    #[arg(long, global = true, hide = true, env = "CALENDAR_CONNECTOR_KEYRING_NAMESPACE")]
+    keyring_namespace: Option<String>,
+    /// More log output (-v info, -vv debug). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Link an account: verify the app-specific password, save it in the system keychain, first sync.
+    Link {
+        /// Apple ID (the e-mail address you sign in to iCloud with).
+        #[arg(long)]
+        apple_id: String,
+        /// Read the password from standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Link only; do not run the first sync.
+        #[arg(long)]
+        no_sync: bool,
+    },
+    /// Unlink an account: delete its keychain entry and its cached calendars.
+    Unlink {
+        /// Apple ID.
+        #[arg(long)]
+        apple_id: String,
+    },
+    /// Sync every account (or one).
+    Sync {
+        /// Only this account.
+        #[arg(long)]
+        apple_id: Option<String>,
+    },
+    /// Accounts, calendars, event counts, quarantined events, and whether a relink is needed.
+    Status,
+    /// Occurrences in a date range, recurrences expanded.
+    Events {
+        /// Start (YYYY-MM-DD in the local zone, or RFC 3339). Default: today.
+        #[arg(long)]
+        from: Option<String>,
+        /// End, exclusive. Default: 30 days after --from.
+        #[arg(long)]
+        to: Option<String>,
+        /// Only this calendar (display name or path).
+        #[arg(long)]
+        calendar: Option<String>,
+    },
+    /// Export the cache with the bytes as the server sent them.
+    Export {
+        /// ics: one file per calendar; vdir: one file per event.
+        #[arg(long, value_enum)]
+        format: Format,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Try it without an Apple ID: start the built-in iCloud simulator, link a demo account, sync, and
+    /// show today's agenda.
+    Demo,
+    /// Move a damaged cache aside (it is kept, renamed) and start a fresh one; the next sync downloads
+    /// everything again.
+    RebuildCache,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Format {
+    Ics,
+    Vdir,
+}
+
+/// Runs the CLI with these arguments (the first is the program name); returns the exit code.
+pub fn main_with_args<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    init_logging(cli.verbose);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return exit::OTHER;
+        }
+    };
+    let json = cli.json;
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => report_error(&e, json),
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn report_error(e: &anyhow::Error, json: bool) -> i32 {
+    let code = e
+        .downcast_ref::<Error>()
+        .map(Error::exit_code)
+        .unwrap_or(exit::OTHER);
+    if json {
+        let kind = e.downcast_ref::<Error>().map(Error::kind).unwrap_or("other");
+        let v = serde_json::json!({"error": {"code": kind, "message": format!("{e:#}")}});
+        eprintln!("{v}");
+    } else {
+        eprintln!("error: {e:#}");
+    }
+    if let Some(Error::NeedsRelink { reason, .. }) = e.downcast_ref::<Error>() {
+        if let Some(r) = connector::relink::RelinkReason::parse(reason) {
+            eprintln!("\n{}", connector::relink::guidance(r));
+        }
+    }
+    code
+}
+
+fn open(cli: &Cli, data_dir: Option<PathBuf>) -> anyhow::Result<Connector> {
+    let dir = connector::config::data_dir(data_dir).context(
+        "no data directory: pass --data-dir or set CALENDAR_CONNECTOR_DATA_DIR (no home directory found)",
+    )?;
+    Ok(Connector::open(OpenOptions {
+        data_dir: dir,
+        keyring_service: service_for_namespace(cli.keyring_namespace.as_deref()),
+    })?)
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<Secret> {
+    let raw = if from_stdin {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("could not read the password from standard input")?;
+        s
+    } else {
+        if !std::io::stdin().is_terminal() {
+            anyhow::bail!(Error::Usage(
+                "no terminal to ask for the password; pass --password-stdin and pipe it in".into()
+            ));
+        }
+        eprintln!("Create an app-specific password at https://account.apple.com → Sign-In and Security → App-Specific Passwords.");
+        rpassword::prompt_password("App-specific password: ")
+            .context("could not read the password")?
+    };
+    let s = Secret::new(raw.trim_end_matches(['\r', '\n']).to_owned());
+    if s.expose().trim().is_empty() {
+        anyhow::bail!(Error::Usage("the password is empty".into()));
+    }
+    Ok(s)
+}
+
+fn progress_fn(json: bool) -> ProgressFn {
+    if json {
+        return Arc::new(|_p: Progress| {});
+    }
+    output::progress_printer(std::io::stderr().is_terminal())
+}
+
+async fn run(cli: Cli) -> anyhow::Result<i32> {
+    match &cli.command {
+        Command::Link {
+            apple_id,
+            password_stdin,
+            no_sync,
+        } => {
+            let c = open(&cli, cli.data_dir.clone())?;
+            let secret = read_password(*password_stdin)?;
+            if !asp::looks_like_asp(&asp::normalize(secret.expose())) {
+                eprintln!("warning: this does not look like an app-specific password (abcd-efgh-ijkl-mnop). iCloud rejects the Apple ID password itself; make one at https://account.apple.com → Sign-In and Security → App-Specific Passwords.");
+            }
+            let server = cli.server_url.clone().unwrap_or_else(|| DEFAULT_SERVER_URL.into());
+            let report = c.link(apple_id, &server, secret).await?;
+            if !cli.json {
+                println!(
+                    "Linked {} — {} calendar(s): {}",
+                    report.apple_id,
+                    report.calendars.len(),
+                    report.calendars.join(", ")
+                );
+            }
+            if *no_sync {
+                if cli.json {
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                }
+                return Ok(exit::OK);
+            }
+            sync_cmd(&cli, &c, Some(&report.apple_id)).await
+        }
+        Command::Unlink { apple_id } => {
+            let c = open(&cli, cli.data_dir.clone())?;
+            c.unlink(apple_id)?;
+            if !cli.json {
+                println!("Unlinked {apple_id}; its keychain entry and cached calendars were removed.");
+            }
+            Ok(exit::OK)
+        }
+        Command::Sync { apple_id } => {
+            let c = open(&cli, cli.data_dir.clone())?;
+            sync_cmd(&cli, &c, apple_id.as_deref()).await
+        }
+        Command::Status => {
+            let c = open(&cli, cli.data_dir.clone())?;
+            let st = c.status()?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&st)?);
+            } else {
+                print!("{}", output::status_text(&st));
+            }
+            Ok(exit::OK)
+        }
+        Command::Events { from, to, calendar } => {
+            let c = open(&cli, cli.data_dir.clone())?;
+            let (from, to) = output::parse_range(from.as_deref(), to.as_deref())?;
+            let evs = c.events(from, to, calendar.as_deref())?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&evs)?);
+            } else {
+                print!("{}", output::agenda_text(&evs));
+            }
+            Ok(exit::OK)
+        }
+        Command::Export { format, out } => {
+            let c = open(&cli, cli.data_dir.clone())?;
+            let f = match format {
+                Format::Ics => ExportFormat::Ics,
+                Format::Vdir => ExportFormat::Vdir,
+            };
+            let r = c.export(f, out)?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!("Exported {} object(s) into {} file(s) in {}", r.objects, r.files, out.display());
+            }
+            Ok(exit::OK)
+        }
+        Command::Demo => demo(&cli).await,
+        Command::RebuildCache => {
+            let dir = connector::config::data_dir(cli.data_dir.clone())
+                .context("no data directory: pass --data-dir")?;
+            let (_c, moved) = Connector::rebuild_cache(OpenOptions {
+                data_dir: dir,
+                keyring_service: service_for_namespace(cli.keyring_namespace.as_deref()),
+            })?;
+            match moved {
+                Some(p) => println!("The old cache was kept as {}; a fresh one was created. Run `sync` to download your calendars again.", p.display()),
+                None => println!("There was no cache; a fresh one was created."),
+            }
+            Ok(exit::OK)
+        }
+    }
+}
+
+async fn sync_cmd(cli: &Cli, c: &Connector, apple_id: Option<&str>) -> anyhow::Result<i32> {
+    let (reports, errors) = c.sync(apple_id, progress_fn(cli.json)).await;
+    if cli.json {
+        let errs: Vec<_> = errors
+            .iter()
+            .map(|e| serde_json::json!({"code": e.kind(), "message": e.to_string()}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"accounts": reports, "errors": errs}))?
+        );
+    } else {
+        for r in &reports {
+            println!("{}", output::sync_summary(r));
+        }
+    }
+    // Exit with the most specific code: relink beats unreachable beats other.
+    let mut code = exit::OK;
+    for e in &errors {
+        if !cli.json {
+            eprintln!("error: {e}");
+            if let Error::NeedsRelink { reason, .. } = e {
+                if let Some(r) = connector::relink::RelinkReason::parse(reason) {
+                    eprintln!("\n{}", connector::relink::guidance(r));
+                }
+            }
+        }
+        let ec = e.exit_code();
+        code = match (code, ec) {
+            (exit::NEEDS_RELINK, _) | (_, exit::NEEDS_RELINK) => exit::NEEDS_RELINK,
+            (exit::UNREACHABLE, _) | (_, exit::UNREACHABLE) => exit::UNREACHABLE,
+            (_, other) => other,
+        };
+    }
+    Ok(code)
+}
+
+async fn demo(cli: &Cli) -> anyhow::Result<i32> {
+    let dir = match &cli.data_dir {
+        Some(d) => d.clone(),
+        None => connector::config::data_dir(None)
+            .context("no data directory: pass --data-dir")?
+            .join("demo"),
+    };
+    let demo = connector::demo::start().await?;
+    let c = Connector::open(OpenOptions {
+        data_dir: dir.clone(),
+        keyring_service: connector::demo::demo_keyring_service(),
+    })?;
+    println!("Demo: the built-in iCloud simulator is serving on {}", demo.sim.front_url());
+    println!("Linking the demo account {} (its password lives in the keychain under a demo-only name)…", demo.apple_id);
+    let report = c.link(&demo.apple_id, &demo.sim.front_url(), Secret::new(demo.password.clone())).await?;
+    println!("Linked — calendars: {}", report.calendars.join(", "));
+    let code = sync_cmd(cli, &c, Some(&demo.apple_id)).await?;
+    if code != exit::OK {
+        return Ok(code);
+    }
+    if !cli.json {
+        print!("\n{}", output::status_text(&c.status()?));
+    }
+    let (from, to) = output::parse_range(None, None)?;
+    let to = to.min(from + chrono::Duration::days(1));
+    let evs = c.events(from, to, None)?;
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&evs)?);
+    } else {
+        println!("\nToday's agenda:");
+        print!("{}", output::agenda_text(&evs));
+        println!("\nThe demo data lives in {}. Try: calendar-connector-cli --data-dir {} events", dir.display(), dir.display());
+    }
+    demo.sim.shutdown().await;
+    Ok(exit::OK)
+}

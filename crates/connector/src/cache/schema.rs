@@ -1,0 +1,67 @@
+//! Versioned migrations. `PRAGMA user_version` holds the number of migrations applied; each runs in
+//! its own transaction, so a crash mid-upgrade leaves the previous version intact.
+
+/// Migration N (1-based) brings the schema from version N-1 to N. Append only; never edit one that shipped.
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 1: accounts, calendars, objects (raw bytes as received + parsed fields), quarantine.
+    r#"
+    CREATE TABLE accounts (
+        id                    INTEGER PRIMARY KEY,
+        apple_id              TEXT NOT NULL UNIQUE,
+        server_url            TEXT NOT NULL,
+        keyring_service       TEXT NOT NULL,
+        dsid                  TEXT,
+        principal_url         TEXT,
+        home_url              TEXT,
+        trusted_hosts         TEXT NOT NULL DEFAULT '[]',
+        state                 TEXT NOT NULL DEFAULT 'active',
+        relink_reason         TEXT,
+        password_worked       INTEGER NOT NULL DEFAULT 0,
+        last_successful_sync  TEXT,
+        last_error            TEXT,
+        last_error_kind       TEXT,
+        linked_at             TEXT NOT NULL
+    );
+    CREATE TABLE calendars (
+        id              INTEGER PRIMARY KEY,
+        account_id      INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        path            TEXT NOT NULL,
+        url             TEXT NOT NULL,
+        display_name    TEXT,
+        color           TEXT,
+        ctag            TEXT,
+        sync_token      TEXT,
+        read_only       INTEGER NOT NULL DEFAULT 0,
+        sort_order      INTEGER,
+        hidden          INTEGER NOT NULL DEFAULT 0,
+        sync_mode       TEXT NOT NULL DEFAULT 'sync-collection',
+        last_synced     TEXT,
+        UNIQUE(account_id, path)
+    );
+    CREATE TABLE objects (
+        calendar_id   INTEGER NOT NULL REFERENCES calendars(id) ON DELETE CASCADE,
+        href          TEXT NOT NULL,
+        etag          TEXT,
+        raw           BLOB NOT NULL,
+        uid           TEXT NOT NULL,
+        summary       TEXT,
+        location      TEXT,
+        all_day       INTEGER NOT NULL,
+        recurring     INTEGER NOT NULL,
+        component     TEXT NOT NULL,
+        window_start  INTEGER NOT NULL,
+        window_end    INTEGER,
+        PRIMARY KEY (calendar_id, href)
+    ) WITHOUT ROWID;
+    CREATE INDEX objects_window ON objects(window_start, window_end);
+    CREATE TABLE quarantine (
+        calendar_id  INTEGER NOT NULL REFERENCES calendars(id) ON DELETE CASCADE,
+        href         TEXT NOT NULL,
+        etag         TEXT,
+        error        TEXT NOT NULL,
+        raw          BLOB,
+        first_seen   TEXT NOT NULL,
+        PRIMARY KEY (calendar_id, href)
+    ) WITHOUT ROWID;
+    "#,
+];

@@ -1,0 +1,749 @@
+//! iCalendar objects → event model, and recurrence expansion for agenda queries.
+//!
+//! Parsing is done by calcard (after a byte-level clean-up, see
+//! [`preprocess`]); time zone resolution combines calcard's resolver with our
+//! own tables ([`tz`]); recurrence expansion is our own windowed, bounded
+//! implementation ([`rrule`]) because calcard 0.3.14 can only expand from
+//! DTSTART with a total limit.
+//!
+//! Every entry point is panic-free by construction and additionally guarded by
+//! `catch_unwind`; all loops are bounded by [`MAX_OCCURRENCES_PER_OBJECT`] and
+//! an internal work budget.
+
+mod model;
+mod preprocess;
+mod rrule;
+mod tz;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat, TimeDelta, Utc};
+use model::{EventComp, When};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::str::FromStr;
+use tz::Zone;
+
+/// Objects larger than this are rejected with [`ParseError::TooLarge`].
+pub const MAX_OBJECT_BYTES: usize = 4 * 1024 * 1024;
+/// At most this many occurrences are returned per object and query.
+pub const MAX_OCCURRENCES_PER_OBJECT: usize = 10_000;
+/// Hard cap on recurrence-expansion work (periods/days examined) per call.
+const MAX_EXPANSION_WORK: u64 = 2_000_000;
+/// COUNT rules with more instances than this get an unbounded `window_end`.
+const MAX_COUNT_FOR_BOUNDS: u32 = 100_000;
+/// Slack applied to floating and all-day bounds (any zone offset fits in a day).
+const FLOATING_SLACK_SECS: i64 = 86_400;
+
+/// Everything the cache stores about one calendar object (one CalDAV
+/// resource = one href; may hold a master VEVENT plus RECURRENCE-ID overrides).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectSummary {
+    pub uid: String,
+    /// Of the master (or first) VEVENT.
+    pub summary: Option<String>,
+    pub location: Option<String>,
+    pub all_day: bool,
+    /// RRULE or RDATE present.
+    pub recurring: bool,
+    /// UTC bounds used to pre-select objects for a query window (unix
+    /// seconds). `window_end == None` = unbounded (infinite RRULE).
+    pub window_start: i64,
+    pub window_end: Option<i64>,
+    pub component: ComponentKind,
+}
+
+/// Kind of the object's primary component. VTODO objects are stored but
+/// never appear in the agenda; `Other` covers VJOURNAL/VFREEBUSY/VAVAILABILITY.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum ComponentKind {
+    Event,
+    Todo,
+    Other,
+}
+
+/// Why an object could not be turned into events. Messages are user-facing.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum ParseError {
+    #[error("the calendar object contains no VEVENT or VTODO")]
+    NoComponent,
+    #[error("the event has no UID")]
+    MissingUid,
+    #[error("event {uid} has no start date (DTSTART)")]
+    MissingDtstart { uid: String },
+    #[error("invalid {property} value {value:?}")]
+    InvalidDate { property: String, value: String },
+    #[error("the calendar data could not be parsed: {message}")]
+    Unparseable { message: String },
+    #[error("the calendar parser crashed on this object")]
+    Panicked,
+    #[error("the calendar object is too large ({bytes} bytes; the limit is {} bytes)", MAX_OBJECT_BYTES)]
+    TooLarge { bytes: usize },
+}
+
+/// One occurrence of an event in a query window.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Occurrence {
+    pub uid: String,
+    pub summary: Option<String>,
+    pub location: Option<String>,
+    pub start: OccTime,
+    pub end: OccTime,
+    pub all_day: bool,
+    /// `None` for non-recurring events; for recurring ones the RFC 3339 (or
+    /// date) instant of this occurrence's original start.
+    pub recurrence_id: Option<String>,
+}
+
+/// A start or end: a date for all-day events (end exclusive), otherwise an
+/// instant with the event's own UTC offset.
+///
+/// Serializes untagged: `"2026-12-01"` or `"2026-12-01T09:00:00+01:00"`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OccTime {
+    Date(NaiveDate),
+    DateTime(DateTime<FixedOffset>),
+}
+
+impl serde::Serialize for OccTime {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            OccTime::Date(d) => serializer.collect_str(&d.format("%Y-%m-%d")),
+            OccTime::DateTime(dt) => serializer.serialize_str(&dt.to_rfc3339_opts(SecondsFormat::Secs, false)),
+        }
+    }
+}
+
+impl OccTime {
+    /// Unix seconds; dates are taken as local midnight in `local`.
+    pub fn to_utc_sort_key(&self, local: chrono_tz::Tz) -> i64 {
+        match self {
+            OccTime::Date(d) => tz::localize_tz(&local, d.and_time(chrono::NaiveTime::MIN)).timestamp(),
+            OccTime::DateTime(dt) => dt.timestamp(),
+        }
+    }
+}
+
+/// The local zone: `TZ` env var, else the OS zone (iana-time-zone), else UTC.
+pub fn local_timezone() -> chrono_tz::Tz {
+    if let Ok(tz) = std::env::var("TZ") {
+        let name = tz.trim().trim_start_matches(':');
+        if let Ok(z) = chrono_tz::Tz::from_str(name) {
+            return z;
+        }
+        // e.g. TZ=/usr/share/zoneinfo/Europe/Berlin
+        if let Some(Zone::Iana(z)) = tz::trailing_area_city(name) {
+            return z;
+        }
+    }
+    if let Ok(name) = iana_time_zone::get_timezone() {
+        if let Ok(z) = chrono_tz::Tz::from_str(&name) {
+            return z;
+        }
+    }
+    chrono_tz::Tz::UTC
+}
+
+/// Parse one object and summarize it for the cache. Never panics, never hangs.
+pub fn summarize(raw: &[u8]) -> Result<ObjectSummary, ParseError> {
+    guarded(|| summarize_inner(raw))
+}
+
+/// Occurrences of this object overlapping `[from, to)`. `local` is the zone
+/// for floating times and all-day dates. Never panics, never hangs.
+pub fn occurrences(
+    raw: &[u8],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    local: chrono_tz::Tz,
+) -> Result<Vec<Occurrence>, ParseError> {
+    guarded(|| occurrences_inner(raw, from, to, local))
+}
+
+fn guarded<T>(f: impl FnOnce() -> Result<T, ParseError>) -> Result<T, ParseError> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(_) => {
+            tracing::warn!("calendar parsing panicked; object quarantined");
+            Err(ParseError::Panicked)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Parsing
+
+fn parse_ical(raw: &[u8]) -> Result<calcard::icalendar::ICalendar, ParseError> {
+    if raw.len() > MAX_OBJECT_BYTES {
+        return Err(ParseError::TooLarge { bytes: raw.len() });
+    }
+    let text = preprocess::preprocess(raw);
+    let mut parser = calcard::Parser::new(&text);
+    let mut merged = calcard::icalendar::ICalendar::default();
+    let mut found = false;
+    let mut last_problem = None;
+    // Bounded: every call consumes input; the guard only protects against a
+    // parser that stops making progress.
+    for _ in 0..=text.len() {
+        match parser.entry() {
+            calcard::Entry::ICalendar(ical) => {
+                found = true;
+                let offset = u32::try_from(merged.components.len()).unwrap_or(u32::MAX);
+                for mut comp in ical.components {
+                    for id in comp.component_ids.iter_mut() {
+                        *id = id.saturating_add(offset);
+                    }
+                    merged.components.push(comp);
+                }
+            }
+            calcard::Entry::Eof => break,
+            calcard::Entry::TooManyComponents => {
+                last_problem = Some("too many components".to_string());
+                break;
+            }
+            calcard::Entry::VCard(_) => last_problem = Some("vCard data, not iCalendar".to_string()),
+            calcard::Entry::InvalidLine(_) => {}
+            other => last_problem = Some(format!("{other:?}")),
+        }
+    }
+    if !found {
+        return Err(ParseError::Unparseable {
+            message: last_problem.unwrap_or_else(|| "no BEGIN:VCALENDAR found".to_string()),
+        });
+    }
+    Ok(merged)
+}
+
+struct Object {
+    events: Vec<EventComp>,
+    todo: bool,
+    other: bool,
+}
+
+fn load(ical: &calcard::icalendar::ICalendar) -> Result<Object, ParseError> {
+    let mut zones = tz::ZoneResolver::new(ical);
+    let parsed = model::extract(ical, &mut zones)?;
+    Ok(Object { events: parsed.events, todo: parsed.todo, other: parsed.other })
+}
+
+fn todo_uid(ical: &calcard::icalendar::ICalendar) -> Option<(String, Option<String>, Option<String>)> {
+    let comp = ical
+        .components
+        .iter()
+        .find(|c| c.component_type == calcard::icalendar::ICalendarComponentType::VTodo)?;
+    let text = |p: calcard::icalendar::ICalendarProperty| {
+        comp.property(&p).and_then(|e| e.values.first()).and_then(|v| v.as_text()).map(str::to_string)
+    };
+    let uid = text(calcard::icalendar::ICalendarProperty::Uid)?;
+    Some((
+        uid,
+        text(calcard::icalendar::ICalendarProperty::Summary),
+        text(calcard::icalendar::ICalendarProperty::Location),
+    ))
+}
+
+// ---------------------------------------------------------------------------
+// Series: a master with its overrides
+
+#[derive(Debug, Clone, Copy)]
+enum Dur {
+    /// All-day: whole days.
+    Days(i64),
+    /// Wall-clock duration added in the start zone.
+    Nominal(TimeDelta),
+    /// Exact elapsed time.
+    Exact(TimeDelta),
+}
+
+impl Dur {
+    fn upper_bound(&self) -> TimeDelta {
+        match self {
+            Dur::Days(d) => TimeDelta::days(*d),
+            Dur::Nominal(t) | Dur::Exact(t) => *t,
+        }
+    }
+}
+
+fn same_zone(a: &Zone, b: &Zone) -> bool {
+    match (a, b) {
+        (Zone::Floating, Zone::Floating) => true,
+        (Zone::Fixed(x), Zone::Fixed(y)) => x == y,
+        (Zone::Iana(x), Zone::Iana(y)) => x == y,
+        (Zone::Rules(x), Zone::Rules(y)) => std::sync::Arc::ptr_eq(x, y),
+        _ => false,
+    }
+}
+
+fn duration_of(ev: &EventComp, start: &When, local: chrono_tz::Tz) -> Dur {
+    match start {
+        When::Date(sd) => {
+            let days = if let Some(end) = &ev.end {
+                (end.date() - *sd).num_days()
+            } else if let Some(d) = ev.duration {
+                d.num_days()
+            } else {
+                1
+            };
+            Dur::Days(days.max(1))
+        }
+        When::DateTime(sn, szone) => {
+            let d = match &ev.end {
+                Some(When::DateTime(en, ezone)) if same_zone(szone, ezone) => Dur::Nominal(*en - *sn),
+                Some(When::DateTime(en, ezone)) => {
+                    let s = szone.localize(*sn, local);
+                    let e = ezone.localize(*en, local);
+                    Dur::Exact(e - s)
+                }
+                Some(When::Date(ed)) => Dur::Nominal(ed.and_time(chrono::NaiveTime::MIN) - *sn),
+                None => Dur::Nominal(ev.duration.unwrap_or_default()),
+            };
+            match d {
+                Dur::Nominal(t) if t < TimeDelta::zero() => Dur::Nominal(TimeDelta::zero()),
+                Dur::Exact(t) if t < TimeDelta::zero() => Dur::Exact(TimeDelta::zero()),
+                other => other,
+            }
+        }
+    }
+}
+
+/// A concrete instance before filtering.
+#[derive(Debug, Clone)]
+struct Inst {
+    start: OccTime,
+    end: OccTime,
+}
+
+fn make_inst(start: &When, dur: Dur, local: chrono_tz::Tz) -> Option<Inst> {
+    match start {
+        When::Date(d) => {
+            let days = match dur {
+                Dur::Days(n) => n,
+                _ => 1,
+            };
+            let end = d.checked_add_signed(TimeDelta::try_days(days)?)?;
+            Some(Inst { start: OccTime::Date(*d), end: OccTime::Date(end) })
+        }
+        When::DateTime(n, zone) => {
+            let s = zone.localize(*n, local);
+            let e = match dur {
+                Dur::Nominal(t) => zone.localize(n.checked_add_signed(t)?, local),
+                Dur::Exact(t) => s.checked_add_signed(t)?,
+                Dur::Days(d) => zone.localize(n.checked_add_signed(TimeDelta::try_days(d)?)?, local),
+            };
+            Some(Inst { start: OccTime::DateTime(s), end: OccTime::DateTime(e) })
+        }
+    }
+}
+
+/// Does the EXDATE / RECURRENCE-ID `key` name the instance starting at `inst`?
+fn key_matches(key: &When, inst: &OccTime, local: chrono_tz::Tz) -> bool {
+    match (key, inst) {
+        (When::Date(k), OccTime::Date(d)) => k == d,
+        (When::Date(k), OccTime::DateTime(dt)) => *k == dt.date_naive(),
+        (When::DateTime(n, _), OccTime::Date(d)) => n.date() == *d,
+        (When::DateTime(n, zone), OccTime::DateTime(dt)) => zone.localize(*n, local).timestamp() == dt.timestamp(),
+    }
+}
+
+/// RFC 3339 / date rendering of an original start, in the master's frame.
+fn render_rid(key: &When, master_start: &When, local: chrono_tz::Tz) -> String {
+    match (key, master_start) {
+        (When::DateTime(n, kzone), When::DateTime(_, mzone)) => {
+            let instant = kzone.localize(*n, local);
+            mzone.from_utc(instant.naive_utc(), local).to_rfc3339_opts(SecondsFormat::Secs, false)
+        }
+        _ => key.date().format("%Y-%m-%d").to_string(),
+    }
+}
+
+fn render_occ(t: &OccTime) -> String {
+    match t {
+        OccTime::Date(d) => d.format("%Y-%m-%d").to_string(),
+        OccTime::DateTime(dt) => dt.to_rfc3339_opts(SecondsFormat::Secs, false),
+    }
+}
+
+fn overlaps(inst: &Inst, from: i64, to: i64, local: chrono_tz::Tz) -> bool {
+    let s = inst.start.to_utc_sort_key(local);
+    let e = inst.end.to_utc_sort_key(local);
+    if e <= s {
+        s >= from && s < to
+    } else {
+        s < to && e > from
+    }
+}
+
+/// Re-express an RDATE in the master's frame (date or wall-clock in master zone).
+fn to_master_frame(w: &When, master: &When, local: chrono_tz::Tz) -> When {
+    match (w, master) {
+        (When::Date(d), When::Date(_)) => When::Date(*d),
+        (When::DateTime(n, _), When::Date(_)) => When::Date(n.date()),
+        (When::Date(d), When::DateTime(mn, mzone)) => When::DateTime(d.and_time(mn.time()), mzone.clone()),
+        (When::DateTime(n, zone), When::DateTime(_, mzone)) => {
+            if same_zone(zone, mzone) {
+                When::DateTime(*n, mzone.clone())
+            } else {
+                let instant = zone.localize(*n, local);
+                When::DateTime(mzone.from_utc(instant.naive_utc(), local).naive_local(), mzone.clone())
+            }
+        }
+    }
+}
+
+fn is_recurring(ev: &EventComp) -> bool {
+    ev.rrule.is_some() || !ev.rdates.is_empty()
+}
+
+/// Masters (no RECURRENCE-ID) and, for each override, the index of its master.
+fn split(events: &[EventComp]) -> (Vec<usize>, Vec<(usize, Option<usize>)>) {
+    let masters: Vec<usize> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.recurrence_id.is_none())
+        .map(|(i, _)| i)
+        .collect();
+    let overrides = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.recurrence_id.is_some())
+        .map(|(i, e)| {
+            let m = masters
+                .iter()
+                .copied()
+                .find(|m| events[*m].uid == e.uid)
+                .or_else(|| if masters.len() == 1 { masters.first().copied() } else { None });
+            (i, m)
+        })
+        .collect();
+    (masters, overrides)
+}
+
+fn object_uid(events: &[EventComp]) -> Option<String> {
+    events
+        .iter()
+        .find(|e| e.recurrence_id.is_none() && e.uid.is_some())
+        .or_else(|| events.iter().find(|e| e.uid.is_some()))
+        .and_then(|e| e.uid.clone())
+}
+
+/// Start of an override: its DTSTART, or its RECURRENCE-ID.
+fn override_start(ev: &EventComp) -> Option<&When> {
+    ev.start.as_ref().or(ev.recurrence_id.as_ref())
+}
+
+fn override_inst(ev: &EventComp, master: Option<&EventComp>, local: chrono_tz::Tz) -> Option<Inst> {
+    let start = override_start(ev)?;
+    let dur = if ev.end.is_some() || ev.duration.is_some() {
+        duration_of(ev, start, local)
+    } else if let Some(m) = master.and_then(|m| m.start.as_ref().map(|s| (m, s))) {
+        // Inherit the master's length.
+        let md = duration_of(m.0, m.1, local);
+        match (start, md) {
+            (When::Date(_), Dur::Days(d)) => Dur::Days(d),
+            (When::Date(_), _) => Dur::Days(1),
+            (When::DateTime(..), Dur::Days(d)) => Dur::Nominal(TimeDelta::days(d)),
+            (When::DateTime(..), other) => other,
+        }
+    } else {
+        duration_of(ev, start, local)
+    };
+    make_inst(start, dur, local)
+}
+
+// ---------------------------------------------------------------------------
+// occurrences()
+
+fn occurrences_inner(
+    raw: &[u8],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    local: chrono_tz::Tz,
+) -> Result<Vec<Occurrence>, ParseError> {
+    let ical = parse_ical(raw)?;
+    let obj = load(&ical)?;
+    if obj.events.is_empty() {
+        if obj.todo || obj.other {
+            return Ok(Vec::new());
+        }
+        return Err(ParseError::NoComponent);
+    }
+    let uid = object_uid(&obj.events).ok_or(ParseError::MissingUid)?;
+    let (masters, overrides) = split(&obj.events);
+    for m in &masters {
+        if obj.events[*m].start.is_none() {
+            return Err(ParseError::MissingDtstart { uid: obj.events[*m].uid.clone().unwrap_or(uid.clone()) });
+        }
+    }
+    if to <= from {
+        return Ok(Vec::new());
+    }
+    let from_ts = from.timestamp();
+    let to_ts = to.timestamp();
+    let mut budget = MAX_EXPANSION_WORK;
+    let mut out: Vec<Occurrence> = Vec::new();
+
+    for &mi in &masters {
+        let m = &obj.events[mi];
+        let Some(start) = m.start.as_ref() else { continue };
+        let dur = duration_of(m, start, local);
+        let recurring = is_recurring(m);
+        let all_day = matches!(start, When::Date(_));
+        let my_overrides: Vec<&EventComp> = overrides
+            .iter()
+            .filter(|(_, om)| *om == Some(mi))
+            .map(|(oi, _)| &obj.events[*oi])
+            .collect();
+
+        // Candidate starts in the master's frame.
+        let mut starts: Vec<(When, Option<Dur>)> = Vec::new();
+        if let Some(r) = &m.rrule {
+            let rule = model::rule_of(r, start, local);
+            let slack = TimeDelta::days(2);
+            let lo = from.naive_utc() - dur.upper_bound() - slack;
+            let hi = to.naive_utc() + slack;
+            let exp = rrule::expand(&rule, start.naive(), Some(lo), hi, MAX_OCCURRENCES_PER_OBJECT + 64, &mut budget);
+            if exp.truncated {
+                tracing::debug!(uid = %uid, "recurrence expansion truncated at its bound");
+            }
+            for n in exp.items {
+                let w = match start {
+                    When::Date(_) => When::Date(n.date()),
+                    When::DateTime(_, z) => When::DateTime(n, z.clone()),
+                };
+                starts.push((w, None));
+            }
+        } else {
+            starts.push((start.clone(), None));
+        }
+        for rd in &m.rdates {
+            let w = to_master_frame(&rd.start, start, local);
+            let d = match (&rd.end, rd.duration) {
+                (Some(e), _) => {
+                    let fake = EventComp { end: Some(e.clone()), ..m.clone() };
+                    Some(duration_of(&fake, &rd.start, local))
+                }
+                (None, Some(d)) => Some(match w {
+                    When::Date(_) => Dur::Days(d.num_days().max(1)),
+                    When::DateTime(..) => Dur::Nominal(d),
+                }),
+                (None, None) => None,
+            };
+            starts.push((w, d));
+        }
+
+        for (w, d) in starts {
+            let Some(inst) = make_inst(&w, d.unwrap_or(dur), local) else { continue };
+            if m.exdates.iter().any(|x| key_matches(x, &inst.start, local)) {
+                continue;
+            }
+            if my_overrides
+                .iter()
+                .any(|o| o.recurrence_id.as_ref().is_some_and(|rid| key_matches(rid, &inst.start, local)))
+            {
+                continue;
+            }
+            if !overlaps(&inst, from_ts, to_ts, local) {
+                continue;
+            }
+            out.push(Occurrence {
+                uid: m.uid.clone().unwrap_or_else(|| uid.clone()),
+                summary: m.summary.clone(),
+                location: m.location.clone(),
+                recurrence_id: recurring.then(|| render_occ(&inst.start)),
+                start: inst.start,
+                end: inst.end,
+                all_day,
+            });
+        }
+        out.dedup_by(|a, b| a.start == b.start && a.uid == b.uid);
+    }
+
+    // Overrides (possibly moved into the window from anywhere).
+    for (oi, mi) in &overrides {
+        let o = &obj.events[*oi];
+        if o.cancelled {
+            continue;
+        }
+        let master = mi.map(|i| &obj.events[i]);
+        let Some(inst) = override_inst(o, master, local) else { continue };
+        if !overlaps(&inst, from_ts, to_ts, local) {
+            continue;
+        }
+        let rid = o.recurrence_id.as_ref().map(|rid| match master.and_then(|m| m.start.as_ref()) {
+            Some(ms) => render_rid(rid, ms, local),
+            None => render_rid(rid, rid, local),
+        });
+        out.push(Occurrence {
+            uid: o.uid.clone().or_else(|| master.and_then(|m| m.uid.clone())).unwrap_or_else(|| uid.clone()),
+            summary: o.summary.clone().or_else(|| master.and_then(|m| m.summary.clone())),
+            location: o.location.clone().or_else(|| master.and_then(|m| m.location.clone())),
+            all_day: matches!(inst.start, OccTime::Date(_)),
+            start: inst.start,
+            end: inst.end,
+            recurrence_id: rid,
+        });
+    }
+
+    out.sort_by(|a, b| {
+        a.start
+            .to_utc_sort_key(local)
+            .cmp(&b.start.to_utc_sort_key(local))
+            .then_with(|| a.uid.cmp(&b.uid))
+    });
+    out.truncate(MAX_OCCURRENCES_PER_OBJECT);
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------
+// summarize()
+
+fn summarize_inner(raw: &[u8]) -> Result<ObjectSummary, ParseError> {
+    let ical = parse_ical(raw)?;
+    let obj = load(&ical)?;
+    if obj.events.is_empty() {
+        if obj.todo {
+            let (uid, summary, location) = todo_uid(&ical).ok_or(ParseError::MissingUid)?;
+            return Ok(ObjectSummary {
+                uid,
+                summary,
+                location,
+                all_day: false,
+                recurring: false,
+                window_start: 0,
+                window_end: None,
+                component: ComponentKind::Todo,
+            });
+        }
+        if obj.other {
+            let uid = ical.uids().next().map(str::to_string).ok_or(ParseError::MissingUid)?;
+            return Ok(ObjectSummary {
+                uid,
+                summary: None,
+                location: None,
+                all_day: false,
+                recurring: false,
+                window_start: 0,
+                window_end: None,
+                component: ComponentKind::Other,
+            });
+        }
+        return Err(ParseError::NoComponent);
+    }
+    let uid = object_uid(&obj.events).ok_or(ParseError::MissingUid)?;
+    let (masters, overrides) = split(&obj.events);
+    for m in &masters {
+        if obj.events[*m].start.is_none() {
+            return Err(ParseError::MissingDtstart { uid: obj.events[*m].uid.clone().unwrap_or(uid.clone()) });
+        }
+    }
+    let primary = masters.first().map(|i| &obj.events[*i]).or(obj.events.first());
+    let utc = chrono_tz::Tz::UTC;
+
+    let mut lo: Option<i64> = None;
+    let mut hi: Option<i64> = None;
+    let mut unbounded = false;
+    let widen = |inst: &Inst, lo: &mut Option<i64>, hi: &mut Option<i64>| {
+        let floating = match &inst.start {
+            OccTime::Date(_) => true,
+            OccTime::DateTime(_) => false,
+        };
+        let s = inst.start.to_utc_sort_key(utc);
+        let e = inst.end.to_utc_sort_key(utc).max(s);
+        let slack = if floating { FLOATING_SLACK_SECS } else { 0 };
+        *lo = Some(lo.map_or(s - slack, |v| v.min(s - slack)));
+        *hi = Some(hi.map_or(e + slack, |v| v.max(e + slack)));
+    };
+    let mut budget = MAX_EXPANSION_WORK;
+
+    for &mi in &masters {
+        let m = &obj.events[mi];
+        let Some(start) = m.start.as_ref() else { continue };
+        let floating = matches!(start, When::DateTime(_, Zone::Floating));
+        let dur = duration_of(m, start, utc);
+        let push = |w: &When, d: Dur, lo: &mut Option<i64>, hi: &mut Option<i64>| {
+            if let Some(inst) = make_inst(w, d, utc) {
+                widen(&inst, lo, hi);
+                if floating {
+                    *lo = lo.map(|v| v - FLOATING_SLACK_SECS);
+                    *hi = hi.map(|v| v + FLOATING_SLACK_SECS);
+                }
+            }
+        };
+        push(start, dur, &mut lo, &mut hi);
+        for rd in &m.rdates {
+            let w = to_master_frame(&rd.start, start, utc);
+            let d = match (&rd.end, rd.duration) {
+                (Some(e), _) => {
+                    let fake = EventComp { end: Some(e.clone()), ..m.clone() };
+                    duration_of(&fake, &rd.start, utc)
+                }
+                (None, Some(d)) => Dur::Nominal(d),
+                (None, None) => dur,
+            };
+            push(&w, d, &mut lo, &mut hi);
+        }
+        if let Some(r) = &m.rrule {
+            let rule = model::rule_of(r, start, utc);
+            if let Some(until) = rule.until {
+                let w = match start {
+                    When::Date(_) => When::Date(until.date()),
+                    When::DateTime(_, z) => When::DateTime(until, z.clone()),
+                };
+                // The last instance starts no later than UNTIL.
+                push(&w, dur, &mut lo, &mut hi);
+            } else if let Some(count) = rule.count {
+                if count > MAX_COUNT_FOR_BOUNDS {
+                    unbounded = true;
+                } else {
+                    let end = NaiveDate::from_ymd_opt(9999, 12, 31).and_then(|d| d.and_hms_opt(0, 0, 0));
+                    match end {
+                        Some(end) => {
+                            let exp = rrule::expand(&rule, start.naive(), None, end, count as usize + 1, &mut budget);
+                            if exp.truncated {
+                                unbounded = true;
+                            } else if let Some(last) = exp.items.last() {
+                                let w = match start {
+                                    When::Date(_) => When::Date(last.date()),
+                                    When::DateTime(_, z) => When::DateTime(*last, z.clone()),
+                                };
+                                push(&w, dur, &mut lo, &mut hi);
+                            }
+                        }
+                        None => unbounded = true,
+                    }
+                }
+            } else {
+                unbounded = true;
+            }
+        }
+    }
+    for (oi, mi) in &overrides {
+        let o = &obj.events[*oi];
+        let master = mi.map(|i| &obj.events[i]);
+        if let Some(inst) = override_inst(o, master, utc) {
+            let floating = matches!(override_start(o), Some(When::DateTime(_, Zone::Floating)));
+            widen(&inst, &mut lo, &mut hi);
+            if floating {
+                lo = lo.map(|v| v - FLOATING_SLACK_SECS);
+                hi = hi.map(|v| v + FLOATING_SLACK_SECS);
+            }
+        }
+    }
+
+    let (summary, location, all_day, recurring) = match primary {
+        Some(p) => (
+            p.summary.clone(),
+            p.location.clone(),
+            matches!(p.start.as_ref().or(p.recurrence_id.as_ref()), Some(When::Date(_))),
+            is_recurring(p),
+        ),
+        None => (None, None, false, false),
+    };
+    Ok(ObjectSummary {
+        uid,
+        summary,
+        location,
+        all_day,
+        recurring,
+        window_start: lo.unwrap_or(0),
+        window_end: if unbounded { None } else { hi },
+        component: ComponentKind::Event,
+    })
+}

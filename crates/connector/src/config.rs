@@ -1,0 +1,71 @@
+//! Where things live, and the `status` report.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::cache::QuarantineEntry;
+
+/// Environment variable overriding the data dir.
+pub const DATA_DIR_ENV: &str = "CALENDAR_CONNECTOR_DATA_DIR";
+
+/// The data dir: `--data-dir`, else `CALENDAR_CONNECTOR_DATA_DIR`, else the platform's data dir
+/// (`~/.local/share/calendar-connector` on Linux, `~/Library/Application Support/…` on macOS,
+/// `%APPDATA%\…` on Windows).
+pub fn data_dir(explicit: Option<PathBuf>) -> Option<PathBuf> {
+    explicit
+        .or_else(|| std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()).map(PathBuf::from))
+        .or_else(|| {
+            directories::ProjectDirs::from("com", "CalendarConnector", "calendar-connector")
+                .map(|d| d.data_dir().to_path_buf())
+        })
+}
+
+/// `status --json`: the contract IT scripts rely on.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// Every linked account.
+    pub accounts: Vec<AccountStatus>,
+}
+
+/// One account in the status report.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountStatus {
+    /// Apple ID.
+    pub apple_id: String,
+    /// Server URL.
+    pub server_url: String,
+    /// `active`, `syncing`, `backoff`, `needs_relink`, `verifying`.
+    pub state: String,
+    /// The attribute IT scripts watch.
+    pub icloud_app_specific_password_required: bool,
+    /// Why a relink is needed, or null.
+    pub relink_reason: Option<String>,
+    /// What to do, or null when nothing is needed.
+    pub guidance: Option<String>,
+    /// RFC 3339, or null.
+    pub last_successful_sync: Option<String>,
+    /// Last error, or null.
+    pub last_error: Option<String>,
+    /// Calendars.
+    pub calendars: Vec<CalendarStatus>,
+    /// Quarantined objects.
+    pub quarantined: Vec<QuarantineEntry>,
+}
+
+/// One calendar in the status report.
+#[derive(Debug, Clone, Serialize)]
+pub struct CalendarStatus {
+    /// Stable id: the collection path.
+    pub id: String,
+    /// Name.
+    pub display_name: String,
+    /// `#RRGGBBAA` or null.
+    pub color: Option<String>,
+    /// Event resources (one per href), not expanded occurrences.
+    pub event_count: u64,
+    /// Shared read-only calendar.
+    pub read_only: bool,
+    /// Hidden in the agenda.
+    pub hidden: bool,
+}

@@ -1,0 +1,676 @@
+//! The facade: one `Connector` per data dir, with the operations every surface (CLI, desktop app) uses.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use caldav::{Transport, TransportConfig, Url};
+use serde::Serialize;
+
+use crate::cache::{Cache, CalendarMeta, CACHE_FILE};
+use crate::calendar::{self, OccTime, Occurrence};
+use crate::config::{AccountStatus, CalendarStatus, StatusReport};
+use crate::credentials::{CredentialStore, Secret};
+use crate::error::{Error, Result};
+use crate::icloud::{asp, discovery};
+use crate::relink::{guidance, AccountState, RelinkReason};
+use crate::sync::session::{transport_error, Session};
+use crate::sync::{self, CalendarReport, ProgressFn};
+
+/// How to open a connector.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Data dir (cache, accounts list, logs).
+    pub data_dir: PathBuf,
+    /// Keychain service for new links (see [`crate::credentials::service_for_namespace`]).
+    pub keyring_service: String,
+}
+
+/// Result of `link`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkReport {
+    /// Apple ID.
+    pub apple_id: String,
+    /// Calendars found.
+    pub calendars: Vec<String>,
+    /// Whether the secret looked like an app-specific password (a warning, never a block).
+    pub looks_like_app_specific_password: bool,
+}
+
+/// Result of one account's sync.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncReport {
+    /// Apple ID.
+    pub apple_id: String,
+    /// Per calendar.
+    pub calendars: Vec<(String, CalendarReport)>,
+    /// Requests sent.
+    pub requests: u64,
+}
+
+/// One occurrence in `events` output.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventOut {
+    /// Calendar name.
+    pub calendar: String,
+    /// UID.
+    pub uid: String,
+    /// Summary.
+    pub summary: Option<String>,
+    /// Start (RFC 3339 with offset, or a date when all-day).
+    pub start: OccTime,
+    /// End.
+    pub end: OccTime,
+    /// All-day.
+    pub all_day: bool,
+    /// Location.
+    pub location: Option<String>,
+    /// Original start of this occurrence, null for non-recurring events.
+    pub recurrence_id: Option<String>,
+    /// Resource path.
+    pub href: String,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// One .ics file per calendar.
+    Ics,
+    /// One directory per calendar, one .ics file per object, bytes as cached.
+    Vdir,
+}
+
+/// Result of `export`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportReport {
+    /// Files written.
+    pub files: usize,
+    /// Objects written.
+    pub objects: usize,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+struct AccountsFileEntry {
+    apple_id: String,
+    server_url: String,
+    keyring_service: String,
+}
+
+const ACCOUNTS_FILE: &str = "accounts.json";
+
+/// The engine for one data dir.
+pub struct Connector {
+    data_dir: PathBuf,
+    keyring_service: String,
+    cache: Arc<Mutex<Cache>>,
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
+    Error::Io(format!("could not {what} {}: {e}", path.display()))
+}
+
+fn safe_file_name(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| if c.is_alphanumeric() || "-_.@".contains(c) { c } else { '_' })
+        .collect();
+    if out.is_empty() || out.starts_with('.') {
+        out.insert(0, '_');
+    }
+    out
+}
+
+impl Connector {
+    /// Opens the cache in the data dir.
+    pub fn open(opts: OpenOptions) -> Result<Connector> {
+        let cache = Cache::open(&opts.data_dir)?;
+        Ok(Connector {
+            data_dir: opts.data_dir,
+            keyring_service: opts.keyring_service,
+            cache: Arc::new(Mutex::new(cache)),
+        })
+    }
+
+    /// Moves a damaged cache aside (never deletes it) and creates a fresh one, re-adding the linked
+    /// accounts from `accounts.json`. Returns where the old file went.
+    pub fn rebuild_cache(opts: OpenOptions) -> Result<(Connector, Option<PathBuf>)> {
+        let path = opts.data_dir.join(CACHE_FILE);
+        let mut moved = None;
+        if path.exists() {
+            let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+            let dest = opts.data_dir.join(format!("{CACHE_FILE}.damaged-{stamp}"));
+            std::fs::rename(&path, &dest).map_err(|e| io_err("move aside", &path, e))?;
+            for ext in ["-wal", "-shm"] {
+                let side = opts.data_dir.join(format!("{CACHE_FILE}{ext}"));
+                if side.exists() {
+                    let d = opts.data_dir.join(format!("{CACHE_FILE}.damaged-{stamp}{ext}"));
+                    std::fs::rename(&side, &d).map_err(|e| io_err("move aside", &side, e))?;
+                }
+            }
+            moved = Some(dest);
+        }
+        let c = Connector::open(opts)?;
+        for a in c.read_accounts_file() {
+            lock(&c.cache).upsert_account(&a.apple_id, &a.server_url, &a.keyring_service, &now_rfc3339())?;
+        }
+        Ok((c, moved))
+    }
+
+    /// The data dir.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    fn read_accounts_file(&self) -> Vec<AccountsFileEntry> {
+        std::fs::read(self.data_dir.join(ACCOUNTS_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn write_accounts_file(&self) -> Result<()> {
+        let entries: Vec<AccountsFileEntry> = lock(&self.cache)
+            .accounts()?
+            .into_iter()
+            .map(|a| AccountsFileEntry {
+                apple_id: a.apple_id,
+                server_url: a.server_url,
+                keyring_service: a.keyring_service,
+            })
+            .collect();
+        let path = self.data_dir.join(ACCOUNTS_FILE);
+        let tmp = self.data_dir.join(format!("{ACCOUNTS_FILE}.tmp"));
+        let body = serde_json::to_vec_pretty(&entries).map_err(|e| Error::Io(e.to_string()))?;
+        std::fs::write(&tmp, body).map_err(|e| io_err("write", &tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| io_err("write", &path, e))?;
+        Ok(())
+    }
+
+    fn transport() -> Result<Transport> {
+        Transport::new(TransportConfig::default()).map_err(transport_error)
+    }
+
+    /// Links an account: verifies the password with the server (the first discovery request; a 401
+    /// stops there), saves it in the keychain only after that, stores the calendars, then runs the
+    /// first sync.
+    pub async fn link(
+        &self,
+        apple_id: &str,
+        server_url: &str,
+        secret: Secret,
+    ) -> Result<LinkReport> {
+        let apple_id = apple_id.trim().to_owned();
+        if apple_id.is_empty() {
+            return Err(Error::Usage("the Apple ID is empty".into()));
+        }
+        let server = parse_server_url(server_url)?;
+        // Fail before any network traffic when the password could not be saved afterwards.
+        CredentialStore::check_available()?;
+        let secret = Secret::new(asp::normalize(secret.expose()));
+        let looks = asp::looks_like_asp(secret.expose());
+        let session = Session::new(Self::transport()?, &apple_id, secret.duplicate());
+        let found = match discovery::discover(&session, &server).await {
+            Ok(f) => f,
+            Err(Error::Rejected { .. }) => {
+                let reason = RelinkReason::from_context(looks, false);
+                return Err(Error::NeedsRelink {
+                    apple_id,
+                    reason: reason.as_str().into(),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let store = CredentialStore::new(self.keyring_service.clone());
+        store.store(&apple_id, &secret)?;
+        let names = {
+            let c = lock(&self.cache);
+            let id = c.upsert_account(&apple_id, server.as_str(), &self.keyring_service, &now_rfc3339())?;
+            c.set_discovery(
+                id,
+                found.dsid.as_deref(),
+                found.principal.as_str(),
+                found.home.as_str(),
+                &found.trusted_hosts,
+            )?;
+            c.set_state(id, AccountState::Active.as_str(), None)?;
+            c.record_password_worked(id, false)?;
+            let mut names = Vec::new();
+            for info in &found.calendars {
+                c.upsert_calendar(id, &meta(info))?;
+                names.push(info.display_name.clone().unwrap_or_else(|| info.url.path().to_owned()));
+            }
+            names
+        };
+        self.write_accounts_file()?;
+        Ok(LinkReport {
+            apple_id,
+            calendars: names,
+            looks_like_app_specific_password: looks,
+        })
+    }
+
+    /// Unlinks: deletes the keychain entry and everything cached for the account.
+    pub fn unlink(&self, apple_id: &str) -> Result<()> {
+        let acc = self.account(apple_id)?;
+        CredentialStore::new(acc.keyring_service.clone()).delete(&acc.apple_id)?;
+        lock(&self.cache).delete_account(acc.id)?;
+        self.write_accounts_file()
+    }
+
+    fn account(&self, apple_id: &str) -> Result<crate::cache::AccountRow> {
+        lock(&self.cache)
+            .account(apple_id.trim())?
+            .ok_or_else(|| Error::Usage(format!("no linked account {apple_id}; link it first")))
+    }
+
+    /// Apple IDs of every linked account.
+    pub fn account_ids(&self) -> Result<Vec<String>> {
+        Ok(lock(&self.cache).accounts()?.into_iter().map(|a| a.apple_id).collect())
+    }
+
+    /// Syncs one account (or all). Accounts that need a relink are skipped without a request and
+    /// reported as [`Error::NeedsRelink`]. Returns the reports of the accounts that synced and the
+    /// first error, if any (all accounts are attempted).
+    pub async fn sync(
+        &self,
+        apple_id: Option<&str>,
+        progress: ProgressFn,
+    ) -> (Vec<SyncReport>, Vec<Error>) {
+        let ids = match apple_id {
+            Some(a) => vec![a.to_owned()],
+            None => match self.account_ids() {
+                Ok(v) => v,
+                Err(e) => return (vec![], vec![e]),
+            },
+        };
+        let mut reports = Vec::new();
+        let mut errors = Vec::new();
+        for id in ids {
+            match self.sync_account(&id, progress.clone()).await {
+                Ok(r) => reports.push(r),
+                Err(e) => errors.push(e),
+            }
+        }
+        (reports, errors)
+    }
+
+    async fn sync_account(&self, apple_id: &str, progress: ProgressFn) -> Result<SyncReport> {
+        let acc = self.account(apple_id)?;
+        if AccountState::parse(&acc.state) == AccountState::NeedsRelink {
+            // DESIGN.md rule 1: zero requests with a rejected password, in every later run too.
+            return Err(Error::NeedsRelink {
+                apple_id: acc.apple_id,
+                reason: acc.relink_reason.unwrap_or_else(|| "password_rejected".into()),
+            });
+        }
+        let secret = CredentialStore::new(acc.keyring_service.clone()).load(&acc.apple_id)?;
+        let looks = asp::looks_like_asp(secret.expose());
+        let server = parse_server_url(&acc.server_url)?;
+        let transport = Self::transport()?;
+        transport.trust_host(&server);
+        for h in &acc.trusted_hosts {
+            if let Ok(u) = Url::parse(&format!("{}://{h}/", server.scheme())) {
+                transport.trust_host(&u);
+            }
+        }
+        let session = Session::new(transport, &acc.apple_id, secret);
+        let result = self.sync_with(&session, &acc, &server, progress).await;
+        let c = lock(&self.cache);
+        match &result {
+            Ok(_) => {
+                c.record_success(acc.id, &now_rfc3339())?;
+            }
+            Err(Error::Rejected { .. }) => {
+                let reason = RelinkReason::from_context(looks, acc.password_worked);
+                c.set_state(acc.id, AccountState::NeedsRelink.as_str(), Some(reason.as_str()))?;
+                c.record_error(acc.id, "rejected", &format!("Apple rejected the password: {}", reason.sentence()))?;
+                return Err(Error::NeedsRelink {
+                    apple_id: acc.apple_id.clone(),
+                    reason: reason.as_str().into(),
+                });
+            }
+            Err(e) => {
+                c.record_error(acc.id, e.kind(), &e.to_string())?;
+            }
+        }
+        result
+    }
+
+    async fn sync_with(
+        &self,
+        session: &Session,
+        acc: &crate::cache::AccountRow,
+        server: &Url,
+        progress: ProgressFn,
+    ) -> Result<SyncReport> {
+        let home = match acc.home_url.as_deref().map(Url::parse) {
+            Some(Ok(h)) => Some(h),
+            _ => None,
+        };
+        // QUIRK(icloud §1.4): when the partition host fails, re-run discovery from the configured URL.
+        let infos = match &home {
+            Some(h) => match discovery::list_calendars(session, h).await {
+                Ok(v) => Some(v),
+                Err(e @ (Error::Rejected { .. } | Error::Throttled { .. })) => return Err(e),
+                Err(e) => {
+                    tracing::info!("calendar home {h} failed ({e}); discovering again");
+                    None
+                }
+            },
+            None => None,
+        };
+        let infos = match infos {
+            Some(v) => v,
+            None => {
+                let found = discovery::discover(session, server).await?;
+                lock(&self.cache).set_discovery(
+                    acc.id,
+                    found.dsid.as_deref(),
+                    found.principal.as_str(),
+                    found.home.as_str(),
+                    &found.trusted_hosts,
+                )?;
+                found.calendars
+            }
+        };
+        let known = lock(&self.cache).calendars(acc.id)?;
+        if infos.is_empty() && !known.is_empty() {
+            // Rule 3: an empty calendar list is not proof that every calendar was deleted.
+            return Err(Error::Protocol(
+                "the server listed no calendars at all; nothing was deleted".into(),
+            ));
+        }
+        let mut paths = Vec::new();
+        {
+            let c = lock(&self.cache);
+            for info in &infos {
+                c.upsert_calendar(acc.id, &meta(info))?;
+                paths.push(info.url.path().to_owned());
+            }
+            c.remove_calendars_except(acc.id, &paths)?;
+        }
+        let rows = lock(&self.cache).calendars(acc.id)?;
+        let mut out = Vec::new();
+        let mut first_err = None;
+        for info in &infos {
+            let Some(row) = rows.iter().find(|r| r.path == info.url.path()) else {
+                continue;
+            };
+            match sync::sync_calendar(session, &self.cache, row, info, &progress).await {
+                Ok(r) => out.push((row.name(), r)),
+                Err(e @ (Error::Rejected { .. } | Error::Throttled { .. } | Error::Unreachable(_) | Error::Redirected(_))) => {
+                    return Err(e)
+                }
+                Err(e) => {
+                    tracing::warn!(calendar = %row.name(), "sync failed: {e}");
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = first_err {
+            return Err(e);
+        }
+        Ok(SyncReport {
+            apple_id: acc.apple_id.clone(),
+            calendars: out,
+            requests: session.requests_sent(),
+        })
+    }
+
+    /// The status report.
+    pub fn status(&self) -> Result<StatusReport> {
+        let c = lock(&self.cache);
+        let mut accounts = Vec::new();
+        for a in c.accounts()? {
+            let state = AccountState::parse(&a.state);
+            let reason = a.relink_reason.as_deref().and_then(RelinkReason::parse);
+            let needs = state == AccountState::NeedsRelink;
+            let mut calendars = Vec::new();
+            for cal in c.calendars(a.id)? {
+                calendars.push(CalendarStatus {
+                    id: cal.path.clone(),
+                    display_name: cal.name(),
+                    color: cal.color.clone(),
+                    event_count: c.event_count(cal.id)?,
+                    read_only: cal.read_only,
+                    hidden: cal.hidden,
+                });
+            }
+            accounts.push(AccountStatus {
+                apple_id: a.apple_id.clone(),
+                server_url: a.server_url.clone(),
+                state: state.as_str().into(),
+                icloud_app_specific_password_required: needs,
+                relink_reason: if needs { reason.map(|r| r.as_str().to_owned()) } else { None },
+                guidance: if needs {
+                    Some(guidance(reason.unwrap_or(RelinkReason::PasswordRejected)))
+                } else {
+                    None
+                },
+                last_successful_sync: a.last_successful_sync.clone(),
+                last_error: a.last_error.clone(),
+                calendars,
+                quarantined: c.quarantined(a.id)?,
+            });
+        }
+        Ok(StatusReport { accounts })
+    }
+
+    /// Occurrences in [from, to), recurrences expanded, sorted by start.
+    pub fn events(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+        calendar_name: Option<&str>,
+    ) -> Result<Vec<EventOut>> {
+        if to <= from {
+            return Err(Error::Usage(format!("--to ({to}) must be after --from ({from})")));
+        }
+        // Widen the SQL pre-selection by a day on each side: all-day and floating events are placed
+        // in the local zone, which the stored UTC bounds approximate.
+        let slack = 36 * 3600;
+        let candidates = lock(&self.cache).candidates(
+            from.timestamp() - slack,
+            to.timestamp() + slack,
+            calendar_name,
+        )?;
+        let local = calendar::local_timezone();
+        let mut out: Vec<(i64, EventOut)> = Vec::new();
+        for cand in candidates {
+            let occs: Vec<Occurrence> = match calendar::occurrences(&cand.raw, from, to, local) {
+                Ok(o) => o,
+                Err(e) => {
+                    tracing::debug!(href = %cand.href, "skipping in agenda: {e}");
+                    continue;
+                }
+            };
+            for o in occs {
+                let key = o.start.to_utc_sort_key(local);
+                out.push((
+                    key,
+                    EventOut {
+                        calendar: cand.calendar.clone(),
+                        uid: o.uid,
+                        summary: o.summary,
+                        start: o.start,
+                        end: o.end,
+                        all_day: o.all_day,
+                        location: o.location,
+                        recurrence_id: o.recurrence_id,
+                        href: cand.href.clone(),
+                    },
+                ));
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.summary.cmp(&b.1.summary)));
+        Ok(out.into_iter().map(|(_, e)| e).collect())
+    }
+
+    /// Exports every calendar of every account with the bytes as cached.
+    pub fn export(&self, format: ExportFormat, out: &Path) -> Result<ExportReport> {
+        std::fs::create_dir_all(out).map_err(|e| io_err("create", out, e))?;
+        let c = lock(&self.cache);
+        let mut report = ExportReport { files: 0, objects: 0 };
+        for a in c.accounts()? {
+            for cal in c.calendars(a.id)? {
+                let base = safe_file_name(&format!("{}-{}", a.apple_id, cal.name()));
+                match format {
+                    ExportFormat::Vdir => {
+                        let dir = out.join(&base);
+                        std::fs::create_dir_all(&dir).map_err(|e| io_err("create", &dir, e))?;
+                        let r = c.for_each_object(cal.id, |href, raw| {
+                            let name = href.rsplit('/').next().unwrap_or(href);
+                            let mut file = safe_file_name(name);
+                            if !file.ends_with(".ics") {
+                                file.push_str(".ics");
+                            }
+                            std::fs::write(dir.join(file), raw)?;
+                            report.files += 1;
+                            report.objects += 1;
+                            Ok(())
+                        })?;
+                        r.map_err(|e| io_err("write into", &dir, e))?;
+                    }
+                    ExportFormat::Ics => {
+                        let path = out.join(format!("{base}.ics"));
+                        let mut buf: Vec<u8> = Vec::new();
+                        let mut n = 0;
+                        let r = c.for_each_object(cal.id, |_, raw| {
+                            buf.extend_from_slice(raw);
+                            if !raw.ends_with(b"\n") {
+                                buf.extend_from_slice(b"\r\n");
+                            }
+                            n += 1;
+                            Ok(())
+                        })?;
+                        r.map_err(|e| io_err("read", &path, e))?;
+                        let merged = merge_to_single_calendar(&buf);
+                        std::fs::write(&path, merged).map_err(|e| io_err("write", &path, e))?;
+                        report.files += 1;
+                        report.objects += n;
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+fn lock(cache: &Mutex<Cache>) -> std::sync::MutexGuard<'_, Cache> {
+    // SQLite transactions roll back on panic, so a poisoned lock is still consistent.
+    cache.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn meta(info: &caldav::CalendarInfo) -> CalendarMeta {
+    CalendarMeta {
+        path: info.url.path().to_owned(),
+        url: info.url.to_string(),
+        display_name: info.display_name.clone(),
+        color: info.color.clone(),
+        read_only: info.read_only,
+        sort_order: info.order,
+    }
+}
+
+/// Parses and checks a server URL given by a person.
+pub fn parse_server_url(s: &str) -> Result<Url> {
+    let mut u = Url::parse(s.trim()).map_err(|e| {
+        Error::Usage(format!(
+            "--server-url {s:?} is not a URL ({e}); expected something like https://caldav.icloud.com/"
+        ))
+    })?;
+    if u.scheme() != "https" && u.scheme() != "http" {
+        return Err(Error::Usage(format!("--server-url {s:?} must start with https://")));
+    }
+    if u.host_str().is_none() {
+        return Err(Error::Usage(format!("--server-url {s:?} has no host")));
+    }
+    if !u.path().ends_with('/') {
+        let p = format!("{}/", u.path());
+        u.set_path(&p);
+    }
+    Ok(u)
+}
+
+/// Joins several VCALENDAR objects into one: the first object's header, every component once (time
+/// zones deduplicated by TZID), one END. Component lines are copied byte for byte.
+fn merge_to_single_calendar(objects: &[u8]) -> Vec<u8> {
+    let mut header: Vec<&[u8]> = Vec::new();
+    let mut header_done = false;
+    let mut body: Vec<u8> = Vec::new();
+    let mut seen_tz: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
+    let mut depth = 0usize;
+    let mut current: Vec<u8> = Vec::new();
+    let mut current_tz: Option<Vec<u8>> = None;
+    for line in objects.split_inclusive(|b| *b == b'\n') {
+        let t = line.strip_suffix(b"\n").unwrap_or(line);
+        let t = t.strip_suffix(b"\r").unwrap_or(t);
+        let upper = t.to_ascii_uppercase();
+        if upper == b"BEGIN:VCALENDAR" {
+            depth = 0;
+            continue;
+        }
+        if upper == b"END:VCALENDAR" {
+            header_done = true;
+            continue;
+        }
+        if upper.starts_with(b"BEGIN:") {
+            depth += 1;
+        }
+        if depth == 0 {
+            if !header_done {
+                header.push(line);
+            }
+            continue;
+        }
+        current.extend_from_slice(line);
+        if depth == 1 && upper.starts_with(b"TZID:") {
+            current_tz = Some(upper[5..].to_vec());
+        }
+        if upper.starts_with(b"END:") {
+            depth -= 1;
+            if depth == 0 {
+                let is_tz = current.to_ascii_uppercase().starts_with(b"BEGIN:VTIMEZONE");
+                let keep = !is_tz || current_tz.take().is_none_or(|tz| seen_tz.insert(tz));
+                if keep {
+                    body.extend_from_slice(&current);
+                }
+                current.clear();
+            }
+        }
+    }
+    let mut out = b"BEGIN:VCALENDAR\r\n".to_vec();
+    for h in header {
+        out.extend_from_slice(h);
+    }
+    out.extend_from_slice(&body);
+    out.extend_from_slice(b"END:VCALENDAR\r\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ics_export_merges_objects_and_dedupes_time_zones() {
+        let a = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\nEND:VTIMEZONE\r\nBEGIN:VEVENT\r\nUID:a\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let b = a.replace("UID:a", "UID:b");
+        let merged = merge_to_single_calendar(format!("{a}{b}").as_bytes());
+        let s = String::from_utf8(merged).unwrap();
+        assert_eq!(s.matches("BEGIN:VCALENDAR").count(), 1);
+        assert_eq!(s.matches("BEGIN:VTIMEZONE").count(), 1);
+        assert_eq!(s.matches("BEGIN:VEVENT").count(), 2);
+        assert!(s.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"));
+    }
+
+    #[test]
+    fn server_url_is_checked() {
+        assert!(parse_server_url("caldav.icloud.com").is_err());
+        assert!(parse_server_url("ftp://x/").is_err());
+        assert_eq!(parse_server_url("http://127.0.0.1:5232").unwrap().as_str(), "http://127.0.0.1:5232/");
+    }
+}

@@ -1,0 +1,100 @@
+//! The engine's error, typed for the decisions callers make (exit codes, backoff, relink), not for its
+//! internals. Every message is meant to be shown to a person as it is.
+
+use std::time::Duration;
+
+use crate::cache::CacheError;
+use crate::credentials::KeychainError;
+
+/// Everything that can go wrong in a connector operation.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The server rejected the password (HTTP 401). The account now needs a relink.
+    #[error("the server rejected the password for {apple_id}")]
+    Rejected {
+        /// The account.
+        apple_id: String,
+    },
+    /// The account is paused until the person relinks; nothing was sent.
+    #[error("{apple_id} needs a new app-specific password; no request was sent ({reason})")]
+    NeedsRelink {
+        /// The account.
+        apple_id: String,
+        /// Relink reason code.
+        reason: String,
+    },
+    /// The answer was not calendar data (an HTML page, a sign-in page, an empty or non-XML body).
+    #[error("{0}")]
+    NotDav(String),
+    /// The server asked us to slow down.
+    #[error("the server is throttling requests (HTTP {status}){}", retry_after.map(|d| format!("; retry after {} s", d.as_secs())).unwrap_or_default())]
+    Throttled {
+        /// 503 or 429.
+        status: u16,
+        /// How long to wait at least (already floored and doubled per ICLOUD.md §2.6).
+        retry_after: Option<Duration>,
+    },
+    /// Could not reach the server (DNS, refused, TLS, timeout).
+    #[error("{0}")]
+    Unreachable(String),
+    /// A temporary server-side failure (5xx, truncated body, reset).
+    #[error("{0}")]
+    Transient(String),
+    /// The server redirected somewhere we do not send credentials.
+    #[error("{0}")]
+    Redirected(String),
+    /// The server's answer did not make sense (missing properties, unexpected status…).
+    #[error("{0}")]
+    Protocol(String),
+    /// Keychain failure.
+    #[error(transparent)]
+    Keychain(#[from] KeychainError),
+    /// Cache failure.
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    /// No such account, bad argument, …
+    #[error("{0}")]
+    Usage(String),
+    /// File system failure (export, config).
+    #[error("{0}")]
+    Io(String),
+}
+
+impl Error {
+    /// Stable machine-readable kind (status JSON, IPC `code`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Rejected { .. } => "rejected",
+            Error::NeedsRelink { .. } => "needs_relink",
+            Error::NotDav(_) => "not_dav",
+            Error::Throttled { .. } => "throttled",
+            Error::Unreachable(_) => "unreachable",
+            Error::Transient(_) => "transient",
+            Error::Redirected(_) => "redirected",
+            Error::Protocol(_) => "protocol",
+            Error::Keychain(_) => "keychain",
+            Error::Cache(_) => "cache",
+            Error::Usage(_) => "usage",
+            Error::Io(_) => "io",
+        }
+    }
+
+    /// Process exit code per DESIGN.md: 3 needs relink, 4 unreachable or throttled, 1 other.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Rejected { .. } | Error::NeedsRelink { .. } => 3,
+            Error::Throttled { .. } | Error::Unreachable(_) | Error::Transient(_) => 4,
+            Error::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Cache(CacheError::Sqlite(e))
+    }
+}
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

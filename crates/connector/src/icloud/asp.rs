@@ -1,0 +1,50 @@
+//! The app-specific password format (ICLOUD.md §4.2): 16 lowercase letters in four hyphenated groups.
+//! Not documented by Apple, so it is normalised and warned about, never hard-blocked.
+
+/// Normalises what a person pasted: trims, lowercases, and re-inserts hyphens into 16 bare letters.
+/// Anything else is returned trimmed and otherwise unchanged.
+pub fn normalize(input: &str) -> String {
+    let t = input.trim();
+    let lower = t.to_ascii_lowercase();
+    let letters: String = lower.chars().filter(|c| *c != '-' && *c != ' ').collect();
+    if letters.len() == 16 && letters.chars().all(|c| c.is_ascii_lowercase()) {
+        let b = letters.as_bytes();
+        // Cannot fail: 16 ASCII letters split at ASCII boundaries.
+        let part = |i: usize| String::from_utf8_lossy(&b[i * 4..i * 4 + 4]).into_owned();
+        return format!("{}-{}-{}-{}", part(0), part(1), part(2), part(3));
+    }
+    t.to_owned()
+}
+
+/// Whether the (normalised) secret has the `abcd-efgh-ijkl-mnop` shape.
+pub fn looks_like_asp(secret: &str) -> bool {
+    let b = secret.as_bytes();
+    b.len() == 19
+        && b.iter().enumerate().all(|(i, c)| {
+            if i % 5 == 4 {
+                *c == b'-'
+            } else {
+                c.is_ascii_lowercase()
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn icloud_4_2_bare_letters_get_hyphens_and_lowercase() {
+        assert_eq!(normalize("  ABCDefghIJKLmnop \n"), "abcd-efgh-ijkl-mnop");
+        assert_eq!(normalize("abcd-efgh-ijkl-mnop"), "abcd-efgh-ijkl-mnop");
+        assert_eq!(normalize("abcd efgh ijkl mnop"), "abcd-efgh-ijkl-mnop");
+        assert!(looks_like_asp(&normalize("ABCD-EFGH-IJKL-MNOP")));
+    }
+
+    #[test]
+    fn icloud_4_2_other_secrets_are_kept_and_flagged() {
+        assert_eq!(normalize(" My-Apple-ID-Passw0rd "), "My-Apple-ID-Passw0rd");
+        assert!(!looks_like_asp("My-Apple-ID-Passw0rd"));
+        assert!(!looks_like_asp("abcd-efgh-ijkl-mno1"));
+    }
+}

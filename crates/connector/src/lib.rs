@@ -1,0 +1,23 @@
+//! The Calendar Connector engine: everything a user-visible feature needs, no UI.
+//!
+//! [`Connector`] is the facade the CLI and the desktop app call. Underneath: `icloud` (discovery,
+//! response classifier, app-specific-password format), `credentials` (OS keychain, [`Secret`]),
+//! `cache` (SQLite), `sync` (planner + executor), `calendar` (iCalendar parsing and recurrence
+//! expansion), `relink` (states, reasons, guidance) and `config` (data dir, status report).
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod cache;
+pub mod calendar;
+pub mod config;
+mod connector;
+pub mod credentials;
+#[cfg(feature = "demo")]
+pub mod demo;
+pub mod error;
+pub mod icloud;
+pub mod relink;
+pub mod sync;
+
+pub use connector::{Connector, EventOut, ExportFormat, ExportReport, LinkReport, OpenOptions, SyncReport};
+pub use credentials::Secret;
+pub use error::{Error, Result};

@@ -1,0 +1,138 @@
+//! Account states, relink reasons and the guidance text — written once here and shown identically by
+//! the notification, `status`, the CLI and the desktop app (DESIGN.md "one vocabulary").
+
+use serde::Serialize;
+
+/// Account states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountState {
+    /// Syncing normally.
+    Active,
+    /// A sync is running.
+    Syncing,
+    /// Waiting after throttling or a server failure.
+    Backoff,
+    /// The server rejected the password; no request is sent until the person relinks.
+    NeedsRelink,
+    /// A new password is being verified.
+    Verifying,
+}
+
+impl AccountState {
+    /// Stable string (stored in the cache, shown in JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountState::Active => "active",
+            AccountState::Syncing => "syncing",
+            AccountState::Backoff => "backoff",
+            AccountState::NeedsRelink => "needs_relink",
+            AccountState::Verifying => "verifying",
+        }
+    }
+
+    /// Parses the stored string; unknown values read as `active`.
+    pub fn parse(s: &str) -> AccountState {
+        match s {
+            "syncing" => AccountState::Syncing,
+            "backoff" => AccountState::Backoff,
+            "needs_relink" => AccountState::NeedsRelink,
+            "verifying" => AccountState::Verifying,
+            _ => AccountState::Active,
+        }
+    }
+}
+
+/// Why a relink is needed. The 401 is identical in every case (ICLOUD.md §2.3); the reason comes from
+/// context (DESIGN.md rule 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RelinkReason {
+    /// The stored secret does not look like an app-specific password (§4.2).
+    AppSpecificPasswordRequired,
+    /// This password synced before and is now rejected (§2.4).
+    PasswordRevoked,
+    /// This password never worked.
+    PasswordRejected,
+}
+
+impl RelinkReason {
+    /// Stable code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RelinkReason::AppSpecificPasswordRequired => "app_specific_password_required",
+            RelinkReason::PasswordRevoked => "password_revoked",
+            RelinkReason::PasswordRejected => "password_rejected",
+        }
+    }
+
+    /// Parses a stored code.
+    pub fn parse(s: &str) -> Option<RelinkReason> {
+        match s {
+            "app_specific_password_required" => Some(RelinkReason::AppSpecificPasswordRequired),
+            "password_revoked" => Some(RelinkReason::PasswordRevoked),
+            "password_rejected" => Some(RelinkReason::PasswordRejected),
+            _ => None,
+        }
+    }
+
+    /// Picks the reason from context.
+    pub fn from_context(secret_looks_like_asp: bool, password_worked_before: bool) -> RelinkReason {
+        if !secret_looks_like_asp {
+            RelinkReason::AppSpecificPasswordRequired
+        } else if password_worked_before {
+            RelinkReason::PasswordRevoked
+        } else {
+            RelinkReason::PasswordRejected
+        }
+    }
+
+    /// One sentence: what happened.
+    pub fn sentence(self) -> &'static str {
+        match self {
+            RelinkReason::AppSpecificPasswordRequired => {
+                "Apple requires an app-specific password for calendar apps; the password saved here is not one."
+            }
+            RelinkReason::PasswordRevoked => {
+                "Apple stopped accepting the app-specific password that used to work — most often because the Apple ID password was changed or reset, which revokes every app-specific password."
+            }
+            RelinkReason::PasswordRejected => {
+                "Apple rejected this app-specific password — check that it was copied completely and that the Apple ID is right."
+            }
+        }
+    }
+}
+
+/// The steps to make a new app-specific password (ICLOUD.md §4.1, §4.2, §2.4).
+pub const STEPS: &str = "1. Open https://account.apple.com and sign in with your Apple ID.\n\
+2. Choose Sign-In and Security, then App-Specific Passwords.\n\
+3. Generate a new password, label it \"Calendar Connector\", and copy it (Apple shows it only once). It looks like abcd-efgh-ijkl-mnop: 16 lowercase letters in four groups.\n\
+4. Paste it into Calendar Connector's relink window, or run: calendar-connector-cli relink --apple-id YOUR-APPLE-ID\n\
+App-specific passwords need two-factor authentication on the Apple ID. Changing or resetting the Apple ID password revokes every app-specific password.\n\
+Nothing cached is lost: your calendars stay available offline and sync resumes where it stopped.";
+
+/// The full guidance for a reason: the sentence, then the steps.
+pub fn guidance(reason: RelinkReason) -> String {
+    format!("{}\n{}", reason.sentence(), STEPS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_comes_from_context() {
+        assert_eq!(RelinkReason::from_context(false, true), RelinkReason::AppSpecificPasswordRequired);
+        assert_eq!(RelinkReason::from_context(true, true), RelinkReason::PasswordRevoked);
+        assert_eq!(RelinkReason::from_context(true, false), RelinkReason::PasswordRejected);
+    }
+
+    #[test]
+    fn revoked_guidance_says_apple_id_password_change_revokes_all() {
+        let g = guidance(RelinkReason::PasswordRevoked);
+        assert!(g.contains("revokes every app-specific password"));
+        assert!(g.contains("account.apple.com"));
+        assert!(g.contains("Sign-In and Security"));
+        assert!(g.contains("Nothing cached is lost"));
+    }
+}

@@ -1,0 +1,363 @@
+//! Sync: for each calendar, list (sync-collection with the stored token; on any failure of the
+//! token-carrying request one token-less listing, §3.2; servers without sync-collection get a ctag
+//! check and a Depth-1 etag listing), plan, fetch with calendar-multiget in batches with several in
+//! flight, parse, and commit one SQLite transaction per batch. The token is stored only after a
+//! complete pass.
+
+pub mod plan;
+pub mod session;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use caldav::{CalendarInfo, CalendarMultiget, ListEtags, SyncCollection, Url};
+use futures_util::stream::{self, StreamExt};
+
+use crate::cache::{Cache, CalendarRow, QuarantinedObject, StoredObject};
+use crate::calendar;
+use crate::error::{Error, Result};
+use crate::icloud::classify::{Classification, Expect};
+use crate::icloud::discovery::dav_error;
+use plan::{Listing, Plan};
+use session::Session;
+
+/// Hrefs per calendar-multiget. Stock Radicale refuses a REPORT with more than 10,000 VEVENTs; iCloud
+/// clients batch 10–50 (§3.3). A few hundred keeps request count low and every answer small.
+pub const BATCH: usize = 200;
+/// Multiget batches in flight per calendar.
+pub const IN_FLIGHT: usize = 4;
+
+/// Progress of a sync, for a progress bar or the UI.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Progress {
+    /// A calendar's pass starts; `to_fetch` objects will be downloaded.
+    CalendarStarted {
+        /// Calendar name.
+        calendar: String,
+        /// Objects to download.
+        to_fetch: usize,
+    },
+    /// Objects downloaded so far in this calendar.
+    Fetched {
+        /// Calendar name.
+        calendar: String,
+        /// Done.
+        done: usize,
+        /// Total.
+        total: usize,
+    },
+    /// A calendar's pass ended.
+    CalendarDone {
+        /// Calendar name.
+        calendar: String,
+        /// Outcome.
+        report: CalendarReport,
+    },
+}
+
+/// Callback receiving progress.
+pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// Outcome of one calendar's pass.
+#[derive(Debug, Clone, Default, serde::Serialize, PartialEq)]
+pub struct CalendarReport {
+    /// Objects downloaded and stored.
+    pub fetched: usize,
+    /// Objects removed from the cache.
+    pub deleted: usize,
+    /// Objects newly quarantined.
+    pub quarantined: usize,
+    /// Listed objects that did not come back (retried next pass, never deleted — §3.3).
+    pub missing: usize,
+    /// Whether the pass used a full listing.
+    pub full_listing: bool,
+    /// Whether nothing had changed (ctag/token unchanged).
+    pub unchanged: bool,
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn lock(cache: &Mutex<Cache>) -> std::sync::MutexGuard<'_, Cache> {
+    // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll back), so a
+    // poisoned lock is safe to keep using.
+    cache.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn is_account_level(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Rejected { .. }
+            | Error::NeedsRelink { .. }
+            | Error::Unreachable(_)
+            | Error::Throttled { .. }
+            | Error::Redirected(_)
+    )
+}
+
+async fn listing_full(session: &Session, url: &Url, mode: &str) -> Result<(Listing, Option<String>)> {
+    if mode == "etag-listing" {
+        let req = ListEtags { url: url.clone() };
+        let r = session.send(&req.request(), Expect::Multistatus).await?;
+        let items = req.parse(&r).map_err(|e| dav_error(e, "the etag listing"))?;
+        return Ok((
+            Listing::Full(items.into_iter().map(|i| (i.url.path().to_owned(), i.etag)).collect()),
+            None,
+        ));
+    }
+    let req = SyncCollection {
+        url: url.clone(),
+        token: None,
+    };
+    let r = session.send(&req.request(), Expect::Multistatus).await?;
+    let res = req.parse(&r).map_err(|e| dav_error(e, "sync-collection"))?;
+    if res.incomplete {
+        return Err(Error::Protocol(format!(
+            "the server truncated the listing of {} (507); it will be completed next sync",
+            url.path()
+        )));
+    }
+    Ok((
+        Listing::Full(res.changed.into_iter().map(|i| (i.url.path().to_owned(), i.etag)).collect()),
+        res.token,
+    ))
+}
+
+/// Lists a calendar, following the fallback rules. Returns the listing, the new token, and the mode
+/// that worked.
+async fn list(session: &Session, cal: &CalendarRow, url: &Url) -> Result<(Listing, Option<String>, String)> {
+    if cal.sync_mode == "sync-collection" {
+        if let Some(tok) = &cal.sync_token {
+            let req = SyncCollection {
+                url: url.clone(),
+                token: Some(tok.clone()),
+            };
+            let attempt = async {
+                let r = session.send(&req.request(), Expect::Multistatus).await?;
+                req.parse(&r).map_err(|e| dav_error(e, "sync-collection"))
+            }
+            .await;
+            match attempt {
+                Ok(res) if !res.incomplete => {
+                    let mut changed = HashMap::new();
+                    for i in res.changed {
+                        changed.insert(i.url.path().to_owned(), i.etag);
+                    }
+                    let deleted: BTreeSet<String> =
+                        res.deleted.iter().map(|u| u.path().to_owned()).collect();
+                    return Ok((
+                        Listing::Incremental { changed, deleted },
+                        res.token,
+                        cal.sync_mode.clone(),
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) if is_account_level(&e) => return Err(e),
+                // QUIRK(icloud §3.2): an expired token may be 403/409/410/412 with or without
+                // valid-sync-token; any failure of the token-carrying request → one token-less pass.
+                Err(e) => tracing::info!(calendar = %cal.path, "sync token refused ({e}); listing everything once"),
+            }
+        }
+        match listing_full(session, url, "sync-collection").await {
+            Ok((l, t)) => return Ok((l, t, "sync-collection".into())),
+            Err(e) if is_account_level(&e) => return Err(e),
+            Err(Error::Protocol(m)) => {
+                tracing::info!(calendar = %cal.path, "sync-collection not usable ({m}); using etag listings");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let (l, _) = listing_full(session, url, "etag-listing").await?;
+    Ok((l, None, "etag-listing".into()))
+}
+
+struct Fetched {
+    objects: Vec<StoredObject>,
+    quarantined: Vec<QuarantinedObject>,
+    missing: usize,
+}
+
+async fn fetch_batch(
+    session: &Session,
+    url: &Url,
+    hrefs: Vec<String>,
+    listed: &HashMap<String, Option<String>>,
+) -> Result<Fetched> {
+    let urls: Vec<Url> = hrefs.iter().filter_map(|h| url.join(h).ok()).collect();
+    let req = CalendarMultiget {
+        url: url.clone(),
+        hrefs: urls,
+    };
+    let (class, r) = session.send_allowing(&req.request(), Expect::Multistatus).await?;
+    if class != Classification::Ok {
+        return Err(session::status_error(&class, &r));
+    }
+    let items = req.parse(&r).map_err(|e| dav_error(e, "calendar-multiget"))?;
+    let missing = req.missing(&items).len();
+    let parsed = tokio::task::spawn_blocking(move || {
+        let mut objects = Vec::new();
+        let mut quarantined = Vec::new();
+        for it in items {
+            let Some(data) = it.data else { continue };
+            if it.status != 200 {
+                continue;
+            }
+            let href = it.url.path().to_owned();
+            match calendar::summarize(&data) {
+                Ok(summary) => objects.push(StoredObject {
+                    href,
+                    etag: it.etag,
+                    raw: data,
+                    summary,
+                }),
+                Err(e) => quarantined.push(QuarantinedObject {
+                    href,
+                    etag: it.etag,
+                    error: e.to_string(),
+                    raw: data,
+                }),
+            }
+        }
+        (objects, quarantined)
+    })
+    .await
+    .map_err(|e| Error::Protocol(format!("parser task failed: {e}")))?;
+    let (mut objects, mut quarantined) = parsed;
+    // A multiget answer without an etag: keep the listing's, so the next pass can compare.
+    for o in &mut objects {
+        if o.etag.is_none() {
+            o.etag = listed.get(&o.href).cloned().flatten();
+        }
+    }
+    for q in &mut quarantined {
+        if q.etag.is_none() {
+            q.etag = listed.get(&q.href).cloned().flatten();
+        }
+    }
+    Ok(Fetched {
+        objects,
+        quarantined,
+        missing,
+    })
+}
+
+/// Syncs one calendar. `info` is what the calendar list just said about it.
+pub async fn sync_calendar(
+    session: &Session,
+    cache: &Mutex<Cache>,
+    cal: &CalendarRow,
+    info: &CalendarInfo,
+    progress: &ProgressFn,
+) -> Result<CalendarReport> {
+    let name = cal.name();
+    let url = info.url.clone();
+    // Nothing changed since the last complete pass: ctag and token as stored.
+    if cal.ctag.is_some()
+        && cal.ctag == info.ctag
+        && (info.sync_token.is_none() || info.sync_token == cal.sync_token || cal.sync_mode != "sync-collection")
+    {
+        let report = CalendarReport {
+            unchanged: true,
+            ..Default::default()
+        };
+        progress(Progress::CalendarDone {
+            calendar: name,
+            report: report.clone(),
+        });
+        return Ok(report);
+    }
+    let (listing, token, mode) = list(session, cal, &url).await?;
+    if mode != cal.sync_mode {
+        lock(cache).set_sync_mode(cal.id, &mode)?;
+    }
+    let (cached, quarantined) = {
+        let c = lock(cache);
+        (c.object_etags(cal.id)?, c.quarantine_etags(cal.id)?)
+    };
+    let mut plan = Plan::build(&listing, &cached, &quarantined);
+    let full = matches!(listing, Listing::Full(_));
+    if plan.is_mass_deletion(cached.len()) {
+        // Rule 3: a second, independent listing must agree before more than half goes.
+        let (second, _) = listing_full(session, &url, &mode).await?;
+        let again = Plan::build(&second, &cached, &quarantined);
+        if again.delete != plan.delete {
+            return Err(Error::Protocol(format!(
+                "the server's listings of {name} disagree ({} vs {} deletions); nothing was deleted",
+                plan.delete.len(),
+                again.delete.len()
+            )));
+        }
+        plan = again;
+    }
+    let listed: HashMap<String, Option<String>> = match &listing {
+        Listing::Full(m) => m.clone(),
+        Listing::Incremental { changed, .. } => changed.clone(),
+    };
+    let total = plan.fetch.len();
+    progress(Progress::CalendarStarted {
+        calendar: name.clone(),
+        to_fetch: total,
+    });
+    let mut report = CalendarReport {
+        full_listing: full,
+        ..Default::default()
+    };
+    let batches: Vec<Vec<String>> = plan.fetch.chunks(BATCH).map(|c| c.to_vec()).collect();
+    let listed_ref = &listed;
+    let url_ref = &url;
+    let mut results = stream::iter(batches)
+        .map(|b| fetch_batch(session, url_ref, b, listed_ref))
+        .buffer_unordered(IN_FLIGHT);
+    let mut first_error = None;
+    while let Some(res) = results.next().await {
+        match res {
+            Ok(f) => {
+                report.missing += f.missing;
+                let now = now_rfc3339();
+                let fresh = lock(cache).apply_batch(cal.id, &f.objects, &f.quarantined, &now)?;
+                for q in &fresh {
+                    // Rule 4: logged once per (href, etag).
+                    tracing::warn!(calendar = %name, href = %q.href, etag = q.etag.as_deref().unwrap_or("-"), error = %q.error, "quarantined an event that cannot be understood");
+                }
+                report.quarantined += fresh.len();
+                report.fetched += f.objects.len() + f.quarantined.len();
+                progress(Progress::Fetched {
+                    calendar: name.clone(),
+                    done: report.fetched + report.missing,
+                    total,
+                });
+            }
+            Err(e) => {
+                if is_account_level(&e) {
+                    return Err(e);
+                }
+                // Keep the batches already committed; the pass is incomplete, so no token is stored.
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    drop(results);
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    if report.missing > 0 {
+        tracing::info!(calendar = %name, missing = report.missing, "some listed objects did not come back; they are fetched next sync");
+    }
+    let complete = report.missing == 0;
+    let now = now_rfc3339();
+    lock(cache).finish_pass(
+        cal.id,
+        &plan.delete,
+        if complete { token.as_deref() } else { cal.sync_token.as_deref() },
+        if complete { info.ctag.as_deref() } else { cal.ctag.as_deref() },
+        &now,
+    )?;
+    report.deleted = plan.delete.len();
+    progress(Progress::CalendarDone {
+        calendar: name,
+        report: report.clone(),
+    });
+    Ok(report)
+}

@@ -1,0 +1,172 @@
+//! One account's authenticated conversation with its server. Every response is classified here before
+//! anything else reads it, and the first 401 cancels every request of the account that is still in
+//! flight and refuses every later one (DESIGN.md rule 1).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use caldav::{Credentials, DavRequest, RawResponse, Transport, TransportError, Url};
+use tokio_util::sync::CancellationToken;
+
+use crate::credentials::Secret;
+use crate::error::{Error, Result};
+use crate::icloud::classify::{classify, Classification, Expect};
+
+/// An account's request executor.
+#[derive(Clone)]
+pub struct Session {
+    transport: Transport,
+    apple_id: String,
+    secret: Arc<Secret>,
+    rejected: Arc<AtomicBool>,
+    cancel: CancellationToken,
+    sent: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Session {
+    /// A session for `apple_id` with its password.
+    pub fn new(transport: Transport, apple_id: &str, secret: Secret) -> Self {
+        Session {
+            transport,
+            apple_id: apple_id.to_owned(),
+            secret: Arc::new(secret),
+            rejected: Arc::new(AtomicBool::new(false)),
+            cancel: CancellationToken::new(),
+            sent: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+        }
+    }
+
+    /// The transport (to trust hosts discovery returned).
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// Whether the server has rejected the password during this session.
+    pub fn was_rejected(&self) -> bool {
+        self.rejected.load(Ordering::SeqCst)
+    }
+
+    /// Number of requests this session sent.
+    pub fn requests_sent(&self) -> u64 {
+        self.sent.load(Ordering::SeqCst)
+    }
+
+    /// Sends one authenticated request and classifies the answer. Returns the response only when it is
+    /// usable (`Ok`); every other class becomes the matching [`Error`]. `NotFound`/`Forbidden` are
+    /// returned as `Ok(None)`-like errors via [`Error::Protocol`] unless the caller asked for them with
+    /// [`Session::send_allowing`].
+    pub async fn send(&self, req: &DavRequest, expect: Expect) -> Result<RawResponse> {
+        match self.send_allowing(req, expect).await? {
+            (Classification::Ok, r) => Ok(r),
+            (c, r) => Err(status_error(&c, &r)),
+        }
+    }
+
+    /// Like [`Session::send`] but hands back per-object classes (`NotFound`, `Forbidden`, `Other`) with
+    /// the response so the caller decides; account-level classes are still errors.
+    pub async fn send_allowing(
+        &self,
+        req: &DavRequest,
+        expect: Expect,
+    ) -> Result<(Classification, RawResponse)> {
+        if self.was_rejected() || self.cancel.is_cancelled() {
+            return Err(Error::Rejected {
+                apple_id: self.apple_id.clone(),
+            });
+        }
+        let creds = Credentials {
+            username: &self.apple_id,
+            password: self.secret.expose(),
+        };
+        self.sent.fetch_add(1, Ordering::SeqCst);
+        let resp = tokio::select! {
+            r = self.transport.execute(req, Some(&creds)) => r,
+            _ = self.cancel.cancelled() => {
+                return Err(Error::Rejected { apple_id: self.apple_id.clone() });
+            }
+        };
+        let resp = resp.map_err(transport_error)?;
+        let class = classify(&resp, expect);
+        match &class {
+            Classification::Rejected { request_id } => {
+                // DESIGN.md rule 1: stop at the first 401, cancel the rest, no "double-check".
+                self.rejected.store(true, Ordering::SeqCst);
+                self.cancel.cancel();
+                tracing::warn!(
+                    account = %self.apple_id,
+                    request_id = request_id.as_deref().unwrap_or("-"),
+                    "server rejected the password; pausing the account"
+                );
+                Err(Error::Rejected {
+                    apple_id: self.apple_id.clone(),
+                })
+            }
+            Classification::Ok
+            | Classification::NotFound
+            | Classification::Forbidden
+            | Classification::Other { .. } => Ok((class, resp)),
+            _ => Err(status_error(&class, &resp)),
+        }
+    }
+}
+
+/// Maps a transport failure to the engine's error.
+pub fn transport_error(e: TransportError) -> Error {
+    match e {
+        TransportError::Connect { .. } | TransportError::Timeout { .. } => {
+            Error::Unreachable(e.to_string())
+        }
+        TransportError::Body { .. } => Error::Transient(format!(
+            "the server's answer was cut off ({e}); nothing was changed, the next sync retries"
+        )),
+        TransportError::CrossHostRedirect { .. }
+        | TransportError::UntrustedHost { .. }
+        | TransportError::InsecureScheme { .. }
+        | TransportError::TooManyRedirects => Error::Redirected(e.to_string()),
+        other => Error::Protocol(other.to_string()),
+    }
+}
+
+/// Maps a non-`Ok` classification to the engine's error.
+pub fn status_error(c: &Classification, r: &RawResponse) -> Error {
+    let path = r.url.path().to_owned();
+    match c {
+        Classification::Ok => Error::Protocol("unexpected success".into()),
+        Classification::Rejected { .. } => Error::Protocol("401".into()),
+        Classification::NotDav { what } => Error::NotDav(format!("{what} ({path})")),
+        Classification::Throttled {
+            status,
+            retry_after,
+        } => Error::Throttled {
+            status: *status,
+            retry_after: *retry_after,
+        },
+        Classification::Transient { status } => Error::Transient(format!(
+            "the server had a temporary failure (HTTP {status}) on {path}"
+        )),
+        Classification::Misdirected => Error::Protocol(format!(
+            "the server refused the request as misdirected (HTTP 421) on {path}"
+        )),
+        Classification::Forbidden => {
+            Error::Protocol(format!("the server refused access (HTTP 403) to {path}"))
+        }
+        Classification::NotFound => Error::Protocol(format!("{path} does not exist on the server (HTTP 404)")),
+        Classification::Redirect { location } => Error::Redirected(format!(
+            "the server redirected {path} to {}; redirects are not followed with your credentials",
+            location.as_deref().unwrap_or("an unnamed location")
+        )),
+        Classification::Other { status } => {
+            Error::Protocol(format!("the server answered HTTP {status} on {path}"))
+        }
+    }
+}
+
+/// Whether a URL is on a loopback address.
+pub fn is_loopback(u: &Url) -> bool {
+    match u.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}

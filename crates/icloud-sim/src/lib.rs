@@ -1,0 +1,227 @@
+//! An iCloud-faithful CalDAV server on loopback, for tests and the app's demo mode.
+//!
+//! It speaks what `ICLOUD.md` (§1–§3) records about iCloud on the wire: discovery across a front and a
+//! partition host, Apple's 401, sync-collection with the collection among its results, multiget with
+//! per-item 404s, '@' hrefs served as `%40`, and data that trips parsers. [`Scenario`]s switch on the
+//! failures a client must survive. Start one with [`Sim::start`]; the `icloud-sim` binary wraps it and adds
+//! an HTTP control API under `/__sim/`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod config;
+mod control;
+mod dav;
+mod generate;
+mod http;
+mod scenario;
+mod store;
+mod xml;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+
+pub use config::{CalendarSpec, Component, SimConfig};
+pub use scenario::{RequestKind, Scenario, Stats};
+
+use dav::{Host, Shared};
+use scenario::Armed;
+
+/// A running simulator. Cheap to clone; every clone drives the same server.
+#[derive(Clone)]
+pub struct Sim {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    front: SocketAddr,
+    partition: SocketAddr,
+    stop: watch::Sender<bool>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Sim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sim").field("front", &self.inner.front).field("partition", &self.inner.partition).finish()
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, host: Host, mut stop: watch::Receiver<bool>) {
+    // Connections live in this set, so they end with the loop.
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let shared = shared.clone();
+                conns.spawn(async move {
+                    http::serve(stream, |req| {
+                        if host == Host::Front && req.raw_path().starts_with("/__sim/") {
+                            control::handle(&shared, req)
+                        } else {
+                            dav::handle(&shared, host, req)
+                        }
+                    })
+                    .await;
+                });
+                while conns.try_join_next().is_some() {}
+            }
+            _ = stop.changed() => break,
+        }
+    }
+}
+
+impl Sim {
+    /// Generates (or loads) the calendars and binds both listeners on 127.0.0.1.
+    pub async fn start(cfg: SimConfig) -> anyhow::Result<Sim> {
+        let front_listener = TcpListener::bind(("127.0.0.1", cfg.front_port)).await?;
+        let partition_listener = TcpListener::bind(("127.0.0.1", cfg.partition_port)).await?;
+        let front = front_listener.local_addr()?;
+        let partition = partition_listener.local_addr()?;
+        let partition_url = format!("http://{partition}/");
+        let store = {
+            let cfg = cfg.clone();
+            tokio::task::spawn_blocking(move || store::Store::new(&cfg)).await??
+        };
+        let shared = Arc::new(Shared::new(store, cfg.apple_id, cfg.password, cfg.seed, partition_url));
+        let (stop, rx) = watch::channel(false);
+        let tasks = vec![
+            tokio::spawn(accept_loop(front_listener, shared.clone(), Host::Front, rx.clone())),
+            tokio::spawn(accept_loop(partition_listener, shared.clone(), Host::Partition, rx)),
+        ];
+        Ok(Sim { inner: Arc::new(Inner { shared, front, partition, stop, tasks: Mutex::new(tasks) }) })
+    }
+
+    /// `http://127.0.0.1:P1/`, the stand-in for `https://caldav.icloud.com/`.
+    pub fn front_url(&self) -> String {
+        format!("http://{}/", self.inner.front)
+    }
+
+    /// `http://127.0.0.1:P2/`, the stand-in for `https://pNN-caldav.icloud.com/`.
+    pub fn partition_url(&self) -> String {
+        format!("http://{}/", self.inner.partition)
+    }
+
+    /// Applies `s` to every following DAV request on both hosts.
+    pub fn set_scenario(&self, s: Scenario) {
+        self.inner.shared.lock().armed = Armed::new(s);
+    }
+
+    /// Lets `after_requests` more DAV requests through normally, then applies `s`.
+    pub fn set_scenario_after(&self, s: Scenario, after_requests: u64) {
+        self.inner.shared.lock().armed = Armed { scenario: s, only: None, skip: after_requests };
+    }
+
+    /// Applies `s` only to requests of `kind`, after `after_matching` of them went through normally
+    /// (e.g. a 500 on the 5th multiget: `ServerError { status: 500 }, Multiget, 4`).
+    pub fn set_scenario_for(&self, s: Scenario, kind: RequestKind, after_matching: u64) {
+        self.inner.shared.lock().armed = Armed { scenario: s, only: Some(kind), skip: after_matching };
+    }
+
+    /// The scenario last set (it may still be waiting for its turn).
+    pub fn scenario(&self) -> Scenario {
+        self.inner.shared.lock().armed.scenario.clone()
+    }
+
+    /// Changes the accepted password, as when Apple revokes an app-specific password (§2.3).
+    pub fn set_password(&self, pw: &str) {
+        self.inner.shared.lock().password = pw.to_owned();
+    }
+
+    /// Counters since start or the last [`Sim::reset_stats`].
+    pub fn stats(&self) -> Stats {
+        self.inner.shared.lock().stats.clone()
+    }
+
+    /// Zeroes the counters.
+    pub fn reset_stats(&self) {
+        self.inner.shared.lock().stats = Stats::default();
+    }
+
+    fn with_calendar<T: Default>(&self, slug: &str, f: impl FnOnce(&mut store::Store, usize) -> T) -> T {
+        let mut st = self.inner.shared.lock();
+        match st.store.calendar_index(slug) {
+            Some(cal) => f(&mut st.store, cal),
+            None => T::default(),
+        }
+    }
+
+    fn plain(store: &store::Store, cal: usize, names: Vec<String>) -> Vec<String> {
+        names.iter().map(|n| store.plain_href(cal, n)).collect()
+    }
+
+    /// Generates `n` new objects; returns their hrefs ('@' unescaped, as [`Sim::objects`] gives them).
+    pub fn add_events(&self, calendar_slug: &str, n: usize) -> Vec<String> {
+        self.with_calendar(calendar_slug, |s, c| {
+            let names = s.add(c, n);
+            Self::plain(s, c, names)
+        })
+    }
+
+    /// Changes the SUMMARY (and so the etag) of the first `n` objects in href order; returns their hrefs.
+    pub fn modify_events(&self, calendar_slug: &str, n: usize) -> Vec<String> {
+        self.with_calendar(calendar_slug, |s, c| {
+            let names = s.modify(c, n);
+            Self::plain(s, c, names)
+        })
+    }
+
+    /// Deletes the first `n` objects in href order; returns their hrefs.
+    pub fn delete_events(&self, calendar_slug: &str, n: usize) -> Vec<String> {
+        self.with_calendar(calendar_slug, |s, c| {
+            let names = s.delete(c, n);
+            Self::plain(s, c, names)
+        })
+    }
+
+    /// Stores `ics` as `<calendar>/<name>` (replacing any object of that name); returns its href, or an
+    /// empty string when the calendar does not exist.
+    pub fn put_object(&self, calendar_slug: &str, name: &str, ics: Vec<u8>) -> String {
+        self.with_calendar(calendar_slug, |s, c| {
+            s.put(c, name, ics);
+            s.plain_href(c, name)
+        })
+    }
+
+    /// Deletes the object at `href` (either '@' or `%40` form); false when there was none.
+    pub fn delete_object(&self, href: &str) -> bool {
+        let path = percent_encoding::percent_decode_str(href).decode_utf8_lossy().into_owned();
+        let mut st = self.inner.shared.lock();
+        let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let [_, "calendars", slug, name] = segs.as_slice() else { return false };
+        match st.store.calendar_index(slug) {
+            Some(cal) => st.store.remove(cal, name),
+            None => false,
+        }
+    }
+
+    /// What the server serves for a calendar: (href with '@' unescaped, etag, bytes), in href order.
+    pub fn objects(&self, calendar_slug: &str) -> Vec<(String, String, Vec<u8>)> {
+        let st = self.inner.shared.lock();
+        let Some(cal) = st.store.calendar_index(calendar_slug) else { return Vec::new() };
+        st.store.calendars[cal]
+            .objects
+            .iter()
+            .map(|(name, o)| (st.store.plain_href(cal, name), o.etag.clone(), o.data.as_ref().clone()))
+            .collect()
+    }
+
+    /// Invalidates every sync token issued so far (§3.2).
+    pub fn expire_sync_tokens(&self) {
+        self.inner.shared.lock().store.expire_tokens();
+    }
+
+    /// Stops both listeners and drops every open connection.
+    pub async fn shutdown(self) {
+        let _ = self.inner.stop.send(true);
+        let tasks = std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+}
