@@ -47,7 +47,12 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
     /// Keychain namespace (tests and the demo use their own, never the real account's entry).
-    #[arg(long, global = true, hide = true, env = "CALENDAR_CONNECTOR_KEYRING_NAMESPACE")]
+    #[arg(
+        long,
+        global = true,
+        hide = true,
+        env = "CALENDAR_CONNECTOR_KEYRING_NAMESPACE"
+    )]
     keyring_namespace: Option<String>,
     /// More log output (-v info, -vv debug). RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -128,7 +133,11 @@ where
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
             let _ = e.print();
             return code;
         }
@@ -173,7 +182,10 @@ fn report_error(e: &anyhow::Error, json: bool) -> i32 {
         .map(Error::exit_code)
         .unwrap_or(exit::OTHER);
     if json {
-        let kind = e.downcast_ref::<Error>().map(Error::kind).unwrap_or("other");
+        let kind = e
+            .downcast_ref::<Error>()
+            .map(Error::kind)
+            .unwrap_or("other");
         let v = serde_json::json!({"error": {"code": kind, "message": format!("{e:#}")}});
         eprintln!("{v}");
     } else {
@@ -240,7 +252,10 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             if !asp::looks_like_asp(&asp::normalize(secret.expose())) {
                 eprintln!("warning: this does not look like an app-specific password (abcd-efgh-ijkl-mnop). iCloud rejects the Apple ID password itself; make one at https://account.apple.com → Sign-In and Security → App-Specific Passwords.");
             }
-            let server = cli.server_url.clone().unwrap_or_else(|| DEFAULT_SERVER_URL.into());
+            let server = cli
+                .server_url
+                .clone()
+                .unwrap_or_else(|| DEFAULT_SERVER_URL.into());
             let report = c.link(apple_id, &server, secret).await?;
             if !cli.json {
                 println!(
@@ -262,7 +277,9 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             let c = open(&cli, cli.data_dir.clone())?;
             c.unlink(apple_id)?;
             if !cli.json {
-                println!("Unlinked {apple_id}; its keychain entry and cached calendars were removed.");
+                println!(
+                    "Unlinked {apple_id}; its keychain entry and cached calendars were removed."
+                );
             }
             Ok(exit::OK)
         }
@@ -301,7 +318,12 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             if cli.json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
-                println!("Exported {} object(s) into {} file(s) in {}", r.objects, r.files, out.display());
+                println!(
+                    "Exported {} object(s) into {} file(s) in {}",
+                    r.objects,
+                    r.files,
+                    out.display()
+                );
             }
             Ok(exit::OK)
         }
@@ -331,7 +353,9 @@ async fn sync_cmd(cli: &Cli, c: &Connector, apple_id: Option<&str>) -> anyhow::R
             .collect();
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"accounts": reports, "errors": errs}))?
+            serde_json::to_string_pretty(
+                &serde_json::json!({"accounts": reports, "errors": errs})
+            )?
         );
     } else {
         for r in &reports {
@@ -371,9 +395,21 @@ async fn demo(cli: &Cli) -> anyhow::Result<i32> {
         data_dir: dir.clone(),
         keyring_service: connector::demo::demo_keyring_service(),
     })?;
-    println!("Demo: the built-in iCloud simulator is serving on {}", demo.sim.front_url());
-    println!("Linking the demo account {} (its password lives in the keychain under a demo-only name)…", demo.apple_id);
-    let report = c.link(&demo.apple_id, &demo.sim.front_url(), Secret::new(demo.password.clone())).await?;
+    println!(
+        "Demo: the built-in iCloud simulator is serving on {}",
+        demo.sim.front_url()
+    );
+    println!(
+        "Linking the demo account {} (its password lives in the keychain under a demo-only name)…",
+        demo.apple_id
+    );
+    let report = c
+        .link(
+            &demo.apple_id,
+            &demo.sim.front_url(),
+            Secret::new(demo.password.clone()),
+        )
+        .await?;
     println!("Linked — calendars: {}", report.calendars.join(", "));
     let code = sync_cmd(cli, &c, Some(&demo.apple_id)).await?;
     if code != exit::OK {
@@ -390,7 +426,11 @@ async fn demo(cli: &Cli) -> anyhow::Result<i32> {
     } else {
         println!("\nToday's agenda:");
         print!("{}", output::agenda_text(&evs));
-        println!("\nThe demo data lives in {}. Try: calendar-connector-cli --data-dir {} events", dir.display(), dir.display());
+        println!(
+            "\nThe demo data lives in {}. Try: calendar-connector-cli --data-dir {} events",
+            dir.display(),
+            dir.display()
+        );
     }
     demo.sim.shutdown().await;
     Ok(exit::OK)

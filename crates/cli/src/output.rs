@@ -49,10 +49,16 @@ fn calendar_line(r: &connector::sync::CalendarReport) -> String {
     }
     let mut s = format!("{} downloaded, {} removed", r.fetched, r.deleted);
     if r.quarantined > 0 {
-        s.push_str(&format!(", {} could not be read (see status)", r.quarantined));
+        s.push_str(&format!(
+            ", {} could not be read (see status)",
+            r.quarantined
+        ));
     }
     if r.missing > 0 {
-        s.push_str(&format!(", {} not delivered by the server (retried next sync)", r.missing));
+        s.push_str(&format!(
+            ", {} not delivered by the server (retried next sync)",
+            r.missing
+        ));
     }
     s
 }
@@ -156,7 +162,10 @@ pub fn agenda_text(evs: &[EventOut]) -> String {
         s.push_str(&format!(
             "  {when}  {}{}  [{}]\n",
             e.summary.as_deref().unwrap_or("(no title)"),
-            e.location.as_deref().map(|l| format!(" @ {l}")).unwrap_or_default(),
+            e.location
+                .as_deref()
+                .map(|l| format!(" @ {l}"))
+                .unwrap_or_default(),
             e.calendar
         ));
     }
@@ -168,7 +177,9 @@ fn parse_when(s: &str) -> anyhow::Result<DateTime<Utc>> {
         return Ok(dt.with_timezone(&Utc));
     }
     let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-        connector::Error::Usage(format!("{s:?} is not a date (YYYY-MM-DD) or an RFC 3339 time"))
+        connector::Error::Usage(format!(
+            "{s:?} is not a date (YYYY-MM-DD) or an RFC 3339 time"
+        ))
     })?;
     local_midnight(d)
 }
@@ -183,7 +194,10 @@ fn local_midnight(d: NaiveDate) -> anyhow::Result<DateTime<Utc>> {
 }
 
 /// `--from`/`--to` with their defaults (today, +30 days).
-pub fn parse_range(from: Option<&str>, to: Option<&str>) -> anyhow::Result<(DateTime<Utc>, DateTime<Utc>)> {
+pub fn parse_range(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> anyhow::Result<(DateTime<Utc>, DateTime<Utc>)> {
     let from = match from {
         Some(f) => parse_when(f)?,
         None => local_midnight(Local::now().date_naive())?,

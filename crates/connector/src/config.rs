@@ -14,7 +14,11 @@ pub const DATA_DIR_ENV: &str = "CALENDAR_CONNECTOR_DATA_DIR";
 /// `%APPDATA%\…` on Windows).
 pub fn data_dir(explicit: Option<PathBuf>) -> Option<PathBuf> {
     explicit
-        .or_else(|| std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()).map(PathBuf::from))
+        .or_else(|| {
+            std::env::var_os(DATA_DIR_ENV)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
         .or_else(|| {
             directories::ProjectDirs::from("com", "CalendarConnector", "calendar-connector")
                 .map(|d| d.data_dir().to_path_buf())

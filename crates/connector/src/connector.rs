@@ -115,7 +115,13 @@ fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
 fn safe_file_name(s: &str) -> String {
     let mut out: String = s
         .chars()
-        .map(|c| if c.is_alphanumeric() || "-_.@".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_alphanumeric() || "-_.@".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if out.is_empty() || out.starts_with('.') {
         out.insert(0, '_');
@@ -146,7 +152,9 @@ impl Connector {
             for ext in ["-wal", "-shm"] {
                 let side = opts.data_dir.join(format!("{CACHE_FILE}{ext}"));
                 if side.exists() {
-                    let d = opts.data_dir.join(format!("{CACHE_FILE}.damaged-{stamp}{ext}"));
+                    let d = opts
+                        .data_dir
+                        .join(format!("{CACHE_FILE}.damaged-{stamp}{ext}"));
                     std::fs::rename(&side, &d).map_err(|e| io_err("move aside", &side, e))?;
                 }
             }
@@ -154,7 +162,12 @@ impl Connector {
         }
         let c = Connector::open(opts)?;
         for a in c.read_accounts_file() {
-            lock(&c.cache).upsert_account(&a.apple_id, &a.server_url, &a.keyring_service, &now_rfc3339())?;
+            lock(&c.cache).upsert_account(
+                &a.apple_id,
+                &a.server_url,
+                &a.keyring_service,
+                &now_rfc3339(),
+            )?;
         }
         Ok((c, moved))
     }
@@ -227,7 +240,12 @@ impl Connector {
         store.store(&apple_id, &secret)?;
         let names = {
             let c = lock(&self.cache);
-            let id = c.upsert_account(&apple_id, server.as_str(), &self.keyring_service, &now_rfc3339())?;
+            let id = c.upsert_account(
+                &apple_id,
+                server.as_str(),
+                &self.keyring_service,
+                &now_rfc3339(),
+            )?;
             c.set_discovery(
                 id,
                 found.dsid.as_deref(),
@@ -240,7 +258,11 @@ impl Connector {
             let mut names = Vec::new();
             for info in &found.calendars {
                 c.upsert_calendar(id, &meta(info))?;
-                names.push(info.display_name.clone().unwrap_or_else(|| info.url.path().to_owned()));
+                names.push(
+                    info.display_name
+                        .clone()
+                        .unwrap_or_else(|| info.url.path().to_owned()),
+                );
             }
             names
         };
@@ -268,7 +290,11 @@ impl Connector {
 
     /// Apple IDs of every linked account.
     pub fn account_ids(&self) -> Result<Vec<String>> {
-        Ok(lock(&self.cache).accounts()?.into_iter().map(|a| a.apple_id).collect())
+        Ok(lock(&self.cache)
+            .accounts()?
+            .into_iter()
+            .map(|a| a.apple_id)
+            .collect())
     }
 
     /// Syncs one account (or all). Accounts that need a relink are skipped without a request and
@@ -303,7 +329,9 @@ impl Connector {
             // DESIGN.md rule 1: zero requests with a rejected password, in every later run too.
             return Err(Error::NeedsRelink {
                 apple_id: acc.apple_id,
-                reason: acc.relink_reason.unwrap_or_else(|| "password_rejected".into()),
+                reason: acc
+                    .relink_reason
+                    .unwrap_or_else(|| "password_rejected".into()),
             });
         }
         let secret = CredentialStore::new(acc.keyring_service.clone()).load(&acc.apple_id)?;
@@ -325,8 +353,16 @@ impl Connector {
             }
             Err(Error::Rejected { .. }) => {
                 let reason = RelinkReason::from_context(looks, acc.password_worked);
-                c.set_state(acc.id, AccountState::NeedsRelink.as_str(), Some(reason.as_str()))?;
-                c.record_error(acc.id, "rejected", &format!("Apple rejected the password: {}", reason.sentence()))?;
+                c.set_state(
+                    acc.id,
+                    AccountState::NeedsRelink.as_str(),
+                    Some(reason.as_str()),
+                )?;
+                c.record_error(
+                    acc.id,
+                    "rejected",
+                    &format!("Apple rejected the password: {}", reason.sentence()),
+                )?;
                 return Err(Error::NeedsRelink {
                     apple_id: acc.apple_id.clone(),
                     reason: reason.as_str().into(),
@@ -401,9 +437,12 @@ impl Connector {
             };
             match sync::sync_calendar(session, &self.cache, row, info, &progress).await {
                 Ok(r) => out.push((row.name(), r)),
-                Err(e @ (Error::Rejected { .. } | Error::Throttled { .. } | Error::Unreachable(_) | Error::Redirected(_))) => {
-                    return Err(e)
-                }
+                Err(
+                    e @ (Error::Rejected { .. }
+                    | Error::Throttled { .. }
+                    | Error::Unreachable(_)
+                    | Error::Redirected(_)),
+                ) => return Err(e),
                 Err(e) => {
                     tracing::warn!(calendar = %row.name(), "sync failed: {e}");
                     first_err.get_or_insert(e);
@@ -444,7 +483,11 @@ impl Connector {
                 server_url: a.server_url.clone(),
                 state: state.as_str().into(),
                 icloud_app_specific_password_required: needs,
-                relink_reason: if needs { reason.map(|r| r.as_str().to_owned()) } else { None },
+                relink_reason: if needs {
+                    reason.map(|r| r.as_str().to_owned())
+                } else {
+                    None
+                },
                 guidance: if needs {
                     Some(guidance(reason.unwrap_or(RelinkReason::PasswordRejected)))
                 } else {
@@ -467,7 +510,9 @@ impl Connector {
         calendar_name: Option<&str>,
     ) -> Result<Vec<EventOut>> {
         if to <= from {
-            return Err(Error::Usage(format!("--to ({to}) must be after --from ({from})")));
+            return Err(Error::Usage(format!(
+                "--to ({to}) must be after --from ({from})"
+            )));
         }
         // Widen the SQL pre-selection by a day on each side: all-day and floating events are placed
         // in the local zone, which the stored UTC bounds approximate.
@@ -513,7 +558,10 @@ impl Connector {
     pub fn export(&self, format: ExportFormat, out: &Path) -> Result<ExportReport> {
         std::fs::create_dir_all(out).map_err(|e| io_err("create", out, e))?;
         let c = lock(&self.cache);
-        let mut report = ExportReport { files: 0, objects: 0 };
+        let mut report = ExportReport {
+            files: 0,
+            objects: 0,
+        };
         for a in c.accounts()? {
             for cal in c.calendars(a.id)? {
                 let base = safe_file_name(&format!("{}-{}", a.apple_id, cal.name()));
@@ -583,7 +631,9 @@ pub fn parse_server_url(s: &str) -> Result<Url> {
         ))
     })?;
     if u.scheme() != "https" && u.scheme() != "http" {
-        return Err(Error::Usage(format!("--server-url {s:?} must start with https://")));
+        return Err(Error::Usage(format!(
+            "--server-url {s:?} must start with https://"
+        )));
     }
     if u.host_str().is_none() {
         return Err(Error::Usage(format!("--server-url {s:?} has no host")));
@@ -671,6 +721,9 @@ mod tests {
     fn server_url_is_checked() {
         assert!(parse_server_url("caldav.icloud.com").is_err());
         assert!(parse_server_url("ftp://x/").is_err());
-        assert_eq!(parse_server_url("http://127.0.0.1:5232").unwrap().as_str(), "http://127.0.0.1:5232/");
+        assert_eq!(
+            parse_server_url("http://127.0.0.1:5232").unwrap().as_str(),
+            "http://127.0.0.1:5232/"
+        );
     }
 }

@@ -77,7 +77,9 @@ fn describe(e: &keyring::Error) -> String {
     // keyring's Display of platform errors is terse ("Couldn't access platform secure storage"); add the
     // cause so "no Secret Service on the session bus" is visible.
     let detail = format!("{e:?}");
-    let hint = if detail.contains("NotFound") || (detail.contains("Zbus") && detail.contains("Connection")) {
+    let hint = if detail.contains("NotFound")
+        || (detail.contains("Zbus") && detail.contains("Connection"))
+    {
         " — no Secret Service on the D-Bus session bus (is a keyring daemon such as gnome-keyring running, and DBUS_SESSION_BUS_ADDRESS set?)"
     } else if detail.contains("NoResult") || detail.contains("Locked") {
         " — the keyring is locked or has no default collection; unlock it (e.g. log in to the desktop) and try again"
@@ -180,6 +182,9 @@ mod tests {
     #[test]
     fn namespaces_never_collide_with_the_real_service() {
         assert_eq!(service_for_namespace(None), "calendar-connector");
-        assert_eq!(service_for_namespace(Some("test-1")), "calendar-connector-test-1");
+        assert_eq!(
+            service_for_namespace(Some("test-1")),
+            "calendar-connector-test-1"
+        );
     }
 }

@@ -18,6 +18,8 @@ pub mod icloud;
 pub mod relink;
 pub mod sync;
 
-pub use connector::{Connector, EventOut, ExportFormat, ExportReport, LinkReport, OpenOptions, SyncReport};
+pub use connector::{
+    Connector, EventOut, ExportFormat, ExportReport, LinkReport, OpenOptions, SyncReport,
+};
 pub use credentials::Secret;
 pub use error::{Error, Result};

@@ -122,9 +122,18 @@ mod tests {
 
     #[test]
     fn reason_comes_from_context() {
-        assert_eq!(RelinkReason::from_context(false, true), RelinkReason::AppSpecificPasswordRequired);
-        assert_eq!(RelinkReason::from_context(true, true), RelinkReason::PasswordRevoked);
-        assert_eq!(RelinkReason::from_context(true, false), RelinkReason::PasswordRejected);
+        assert_eq!(
+            RelinkReason::from_context(false, true),
+            RelinkReason::AppSpecificPasswordRequired
+        );
+        assert_eq!(
+            RelinkReason::from_context(true, true),
+            RelinkReason::PasswordRevoked
+        );
+        assert_eq!(
+            RelinkReason::from_context(true, false),
+            RelinkReason::PasswordRejected
+        );
     }
 
     #[test]

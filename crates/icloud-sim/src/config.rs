@@ -41,7 +41,13 @@ pub struct CalendarSpec {
 
 impl CalendarSpec {
     /// A writable calendar.
-    pub fn new(slug: &str, display_name: &str, color: &str, component: Component, events: usize) -> Self {
+    pub fn new(
+        slug: &str,
+        display_name: &str,
+        color: &str,
+        component: Component,
+        events: usize,
+    ) -> Self {
         CalendarSpec {
             slug: slug.to_owned(),
             display_name: display_name.to_owned(),

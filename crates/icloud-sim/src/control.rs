@@ -27,7 +27,10 @@ fn error(status: u16, msg: &str) -> Response {
 }
 
 pub(crate) fn handle(shared: &Shared, req: &Request) -> Response {
-    let path = req.raw_path().trim_start_matches("/__sim/").trim_end_matches('/');
+    let path = req
+        .raw_path()
+        .trim_start_matches("/__sim/")
+        .trim_end_matches('/');
     let mut st = shared.lock();
     match (req.method.as_str(), path) {
         ("GET", "stats") => json(200, &st.stats),
@@ -38,7 +41,11 @@ pub(crate) fn handle(shared: &Shared, req: &Request) -> Response {
         ("GET", "scenario") => json(200, &st.armed),
         ("POST", "scenario") => {
             let armed = if let Ok(r) = serde_json::from_slice::<ScenarioRequest>(&req.body) {
-                Armed { scenario: r.scenario, only: r.only, skip: r.after_requests }
+                Armed {
+                    scenario: r.scenario,
+                    only: r.only,
+                    skip: r.after_requests,
+                }
             } else {
                 match serde_json::from_slice::<Scenario>(&req.body) {
                     Ok(s) => Armed::new(s),
@@ -61,7 +68,9 @@ pub(crate) fn handle(shared: &Shared, req: &Request) -> Response {
                 Ok(m) => m,
                 Err(e) => return error(400, &e.to_string()),
             };
-            let Some(cal) = st.store.calendar_index(&m.calendar) else { return error(404, "no such calendar") };
+            let Some(cal) = st.store.calendar_index(&m.calendar) else {
+                return error(404, "no such calendar");
+            };
             let store = &mut st.store;
             let plain = |store: &crate::store::Store, names: Vec<String>| -> Vec<String> {
                 names.iter().map(|n| store.plain_href(cal, n)).collect()
@@ -72,11 +81,19 @@ pub(crate) fn handle(shared: &Shared, req: &Request) -> Response {
             let modified = plain(store, modified);
             let added = store.add(cal, m.add);
             let added = plain(store, added);
-            json(200, &serde_json::json!({ "added": added, "modified": modified, "deleted": deleted }))
+            json(
+                200,
+                &serde_json::json!({ "added": added, "modified": modified, "deleted": deleted }),
+            )
         }
         ("GET", "objects") => {
-            let slug = req.query().and_then(|q| q.strip_prefix("calendar=")).unwrap_or("");
-            let Some(cal) = st.store.calendar_index(slug) else { return error(404, "no such calendar") };
+            let slug = req
+                .query()
+                .and_then(|q| q.strip_prefix("calendar="))
+                .unwrap_or("");
+            let Some(cal) = st.store.calendar_index(slug) else {
+                return error(404, "no such calendar");
+            };
             let list: Vec<_> = st.store.calendars[cal]
                 .objects
                 .iter()

@@ -44,7 +44,13 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(store: Store, apple_id: String, password: String, seed: u64, partition_url: String) -> Self {
+    pub(crate) fn new(
+        store: Store,
+        apple_id: String,
+        password: String,
+        seed: u64,
+        partition_url: String,
+    ) -> Self {
         Shared {
             state: Mutex::new(State {
                 store,
@@ -107,10 +113,12 @@ fn resolve(store: &Store, path: &str) -> Res {
         [d, "calendars", "inbox"] if *d == store.dsid => Res::Special(Special::Inbox),
         [d, "calendars", "outbox"] if *d == store.dsid => Res::Special(Special::Outbox),
         [d, "calendars", "notification"] if *d == store.dsid => Res::Special(Special::Notification),
-        [d, "calendars", slug] if *d == store.dsid => store.calendar_index(slug).map_or(Res::Missing, Res::Calendar),
-        [d, "calendars", slug, name] if *d == store.dsid => {
-            store.calendar_index(slug).map_or(Res::Missing, |c| Res::Object(c, (*name).to_owned()))
-        }
+        [d, "calendars", slug] if *d == store.dsid => store
+            .calendar_index(slug)
+            .map_or(Res::Missing, Res::Calendar),
+        [d, "calendars", slug, name] if *d == store.dsid => store
+            .calendar_index(slug)
+            .map_or(Res::Missing, |c| Res::Object(c, (*name).to_owned())),
         _ => Res::Missing,
     }
 }
@@ -126,7 +134,7 @@ fn classify(req: &Request, body: &RequestBody) -> RequestKind {
 }
 
 fn request_uuid(seed: u64, seq: u64) -> String {
-    let mut r = crate::generate::Rng::new(crate::generate::mix(seed ^ 0x0E0E_57, seq));
+    let mut r = crate::generate::Rng::new(crate::generate::mix(seed ^ 0x000E_0E57, seq));
     r.uuid().to_lowercase()
 }
 
@@ -134,11 +142,17 @@ fn request_uuid(seed: u64, seq: u64) -> String {
 fn unauthorized(joined: bool, with_body: bool) -> Response {
     let mut r = Response::new(401);
     if joined {
-        r = r.header("WWW-Authenticate", "Basic realm=\"MMCalDav\", X-MobileMe-AuthToken realm=\"MMCalDav\"");
+        r = r.header(
+            "WWW-Authenticate",
+            "Basic realm=\"MMCalDav\", X-MobileMe-AuthToken realm=\"MMCalDav\"",
+        );
     } else {
         r = r
             .header("WWW-Authenticate", "Basic realm=\"MMCalDav\"")
-            .header("WWW-Authenticate", "X-MobileMe-AuthToken realm=\"MMCalDav\"");
+            .header(
+                "WWW-Authenticate",
+                "X-MobileMe-AuthToken realm=\"MMCalDav\"",
+            );
     }
     if with_body {
         r = r.with_body("text/plain", b"Unauthorized".to_vec());
@@ -147,14 +161,22 @@ fn unauthorized(joined: bool, with_body: bool) -> Response {
 }
 
 fn credentials_ok(req: &Request, apple_id: &str, password: &str) -> bool {
-    let Some(value) = req.header("Authorization") else { return false };
-    let Some((scheme, b64)) = value.split_once(' ') else { return false };
+    let Some(value) = req.header("Authorization") else {
+        return false;
+    };
+    let Some((scheme, b64)) = value.split_once(' ') else {
+        return false;
+    };
     if !scheme.eq_ignore_ascii_case("basic") {
         return false;
     }
-    let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(b64.trim()) else { return false };
+    let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(b64.trim()) else {
+        return false;
+    };
     let raw = String::from_utf8_lossy(&raw);
-    let Some((user, pass)) = raw.split_once(':') else { return false };
+    let Some((user, pass)) = raw.split_once(':') else {
+        return false;
+    };
     user.eq_ignore_ascii_case(apple_id) && pass == password
 }
 
@@ -165,13 +187,18 @@ pub(crate) fn handle(shared: &Shared, host: Host, req: &Request) -> Response {
     st.seq += 1;
     let request_id = request_uuid(st.seed, st.seq);
     let mut resp = handle_locked(shared, &mut st, host, req);
-    let date = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let date = chrono::Utc::now()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
     // QUIRK(icloud §2.2): Apple's logging headers on every answer.
     let mut headers = vec![
         ("Server".to_owned(), SERVER.to_owned()),
         ("Date".to_owned(), date),
         ("X-Apple-Request-UUID".to_owned(), request_id),
-        ("X-Responding-Instance".to_owned(), "caldav:62200201:pv62p00ic-ztbu12345678:8001:2503B60:abcdef".to_owned()),
+        (
+            "X-Responding-Instance".to_owned(),
+            "caldav:62200201:pv62p00ic-ztbu12345678:8001:2503B60:abcdef".to_owned(),
+        ),
         ("x-apple-user-partition".to_owned(), "62".to_owned()),
     ];
     headers.append(&mut resp.headers);
@@ -217,9 +244,12 @@ fn handle_locked(shared: &Shared, st: &mut State, host: Host, req: &Request) -> 
         }
         Scenario::ServerError { status } => return Response::new(*status),
         Scenario::HtmlSignIn => {
-            return Response::new(200).with_body("text/html; charset=utf-8", SIGN_IN_PAGE.as_bytes().to_vec())
+            return Response::new(200)
+                .with_body("text/html; charset=utf-8", SIGN_IN_PAGE.as_bytes().to_vec())
         }
-        Scenario::RedirectOtherHost { location } => return Response::new(302).header("Location", location.clone()),
+        Scenario::RedirectOtherHost { location } => {
+            return Response::new(302).header("Location", location.clone())
+        }
         _ => {}
     }
 
@@ -229,7 +259,10 @@ fn handle_locked(shared: &Shared, st: &mut State, host: Host, req: &Request) -> 
     }
 
     let rejected = match &scenario {
-        Scenario::Reject2_1 { joined_header, with_body } => Some((*joined_header, *with_body)),
+        Scenario::Reject2_1 {
+            joined_header,
+            with_body,
+        } => Some((*joined_header, *with_body)),
         _ if !credentials_ok(req, &st.apple_id, &st.password) => Some((false, false)),
         _ => None,
     };
@@ -281,7 +314,9 @@ fn get(store: &Store, req: &Request) -> Response {
 }
 
 fn put(store: &mut Store, req: &Request) -> Response {
-    let Res::Object(cal, name) = resolve(store, &decode(req.raw_path())) else { return Response::new(403) };
+    let Res::Object(cal, name) = resolve(store, &decode(req.raw_path())) else {
+        return Response::new(403);
+    };
     let c = &store.calendars[cal];
     // QUIRK(icloud §2.8): read-only calendars reject writes with 403.
     if c.spec.read_only {
@@ -302,17 +337,26 @@ fn put(store: &mut Store, req: &Request) -> Response {
         return Response::new(404);
     }
     store.put(cal, &name, req.body.clone());
-    let etag = store.calendars[cal].objects.get(&name).map(|o| o.etag.clone()).unwrap_or_default();
+    let etag = store.calendars[cal]
+        .objects
+        .get(&name)
+        .map(|o| o.etag.clone())
+        .unwrap_or_default();
     Response::new(if existing.is_some() { 204 } else { 201 }).header("ETag", etag)
 }
 
 fn delete(store: &mut Store, req: &Request) -> Response {
-    let Res::Object(cal, name) = resolve(store, &decode(req.raw_path())) else { return Response::new(403) };
+    let Res::Object(cal, name) = resolve(store, &decode(req.raw_path())) else {
+        return Response::new(403);
+    };
     if store.calendars[cal].spec.read_only {
         return Response::new(403);
     }
     if let Some(want) = req.header("If-Match") {
-        let have = store.calendars[cal].objects.get(&name).map(|o| o.etag.as_str());
+        let have = store.calendars[cal]
+            .objects
+            .get(&name)
+            .map(|o| o.etag.as_str());
         if have.is_some_and(|h| h != want.trim()) {
             return Response::new(412);
         }
@@ -544,16 +588,28 @@ fn propfind(shared: &Shared, st: &State, req: &Request, body: &RequestBody) -> R
     let res = resolve(store, &decode(req.raw_path()));
     match &res {
         Res::Missing => return Response::new(404),
-        Res::Object(c, name) if !store.calendars[*c].objects.contains_key(name) => return Response::new(404),
+        Res::Object(c, name) if !store.calendars[*c].objects.contains_key(name) => {
+            return Response::new(404)
+        }
         _ => {}
     }
     let allprop = body.allprop || body.props.is_empty();
     let props: Vec<PropName> = if allprop {
-        ALLPROP.iter().map(|(ns, local)| PropName { ns: (*ns).to_owned(), local: (*local).to_owned() }).collect()
+        ALLPROP
+            .iter()
+            .map(|(ns, local)| PropName {
+                ns: (*ns).to_owned(),
+                local: (*local).to_owned(),
+            })
+            .collect()
     } else {
         body.props.clone()
     };
-    let ctx = Props { store, apple_id: &st.apple_id, partition_url: &shared.partition_url };
+    let ctx = Props {
+        store,
+        apple_id: &st.apple_id,
+        partition_url: &shared.partition_url,
+    };
     let depth0 = req.header("Depth").is_some_and(|d| d.trim() == "0");
     let mut out = String::with_capacity(4096);
     out.push_str(XML_DECL);
@@ -564,8 +620,11 @@ fn propfind(shared: &Shared, st: &State, req: &Request, body: &RequestBody) -> R
         match res {
             Res::Home => {
                 // QUIRK(icloud §1.6): the home lists calendars, reminder lists and the scheduling collections.
-                let mut children: Vec<Res> = (0..store.calendars.len()).map(Res::Calendar).collect();
-                children.extend([Special::Inbox, Special::Outbox, Special::Notification].map(Res::Special));
+                let mut children: Vec<Res> =
+                    (0..store.calendars.len()).map(Res::Calendar).collect();
+                children.extend(
+                    [Special::Inbox, Special::Outbox, Special::Notification].map(Res::Special),
+                );
                 for child in &children {
                     ctx.push_response(&mut out, child, &props, !allprop);
                 }
@@ -593,9 +652,16 @@ fn valid_sync_token_error(status: u16) -> Response {
 fn report(st: &State, req: &Request, body: &RequestBody, scenario: &Scenario) -> Response {
     let store = &st.store;
     let res = resolve(store, &decode(req.raw_path()));
-    let ctx = Props { store, apple_id: &st.apple_id, partition_url: "" };
+    let ctx = Props {
+        store,
+        apple_id: &st.apple_id,
+        partition_url: "",
+    };
     let props: Vec<PropName> = if body.props.is_empty() {
-        vec![PropName { ns: DAV.to_owned(), local: "getetag".to_owned() }]
+        vec![PropName {
+            ns: DAV.to_owned(),
+            local: "getetag".to_owned(),
+        }]
     } else {
         body.props.clone()
     };
@@ -604,7 +670,10 @@ fn report(st: &State, req: &Request, body: &RequestBody, scenario: &Scenario) ->
     out.push_str("<multistatus xmlns=\"DAV:\">");
     if body.root_is(DAV, "sync-collection") {
         let Res::Calendar(c) = res else {
-            return Response::xml(403, format!("{XML_DECL}<error xmlns=\"DAV:\"><supported-report/></error>"));
+            return Response::xml(
+                403,
+                format!("{XML_DECL}<error xmlns=\"DAV:\"><supported-report/></error>"),
+            );
         };
         let token = body.sync_token.as_deref().unwrap_or("").trim();
         if let Scenario::TokenExpired3_2 { status } = scenario {
@@ -619,7 +688,10 @@ fn report(st: &State, req: &Request, body: &RequestBody, scenario: &Scenario) ->
         };
         let cal = &store.calendars[c];
         // QUIRK(icloud §3.1): the collection itself appears among the results with an etag.
-        let etag_only = [PropName { ns: DAV.to_owned(), local: "getetag".to_owned() }];
+        let etag_only = [PropName {
+            ns: DAV.to_owned(),
+            local: "getetag".to_owned(),
+        }];
         ctx.push_response(&mut out, &Res::Calendar(c), &etag_only, false);
         let after = match since {
             Since::Everything => 0,
@@ -660,12 +732,17 @@ fn report(st: &State, req: &Request, body: &RequestBody, scenario: &Scenario) ->
         }
     } else if body.root_is(CALDAV, "calendar-query") {
         // Filters are not evaluated: every object matches.
-        let Res::Calendar(c) = res else { return Response::new(403) };
+        let Res::Calendar(c) = res else {
+            return Response::new(403);
+        };
         for name in store.calendars[c].objects.keys() {
             ctx.push_response(&mut out, &Res::Object(c, name.clone()), &props, true);
         }
     } else {
-        return Response::xml(403, format!("{XML_DECL}<error xmlns=\"DAV:\"><supported-report/></error>"));
+        return Response::xml(
+            403,
+            format!("{XML_DECL}<error xmlns=\"DAV:\"><supported-report/></error>"),
+        );
     }
     out.push_str("</multistatus>");
     Response::xml(207, out)

@@ -41,6 +41,10 @@ impl Rng {
         &items[self.below(items.len() as u64) as usize]
     }
 
+    pub(crate) fn pick_str(&mut self, items: &[&'static str]) -> &'static str {
+        items[self.below(items.len() as u64) as usize]
+    }
+
     pub(crate) fn uuid(&mut self) -> String {
         let a = self.next_u64();
         let b = self.next_u64();
@@ -226,7 +230,8 @@ pub(crate) fn object(
     };
     let name = format!("{uid}.ics");
     let broken = index >= 4
-        && (mix(cal_seed ^ 0xB40C_E000, index) % 10_000) < (broken_percent.clamp(0.0, 100.0) * 100.0) as u64;
+        && (mix(cal_seed ^ 0xB40C_E000, index) % 10_000)
+            < (broken_percent.clamp(0.0, 100.0) * 100.0) as u64;
     let text = if broken {
         broken_object(&mut r, index, &uid)
     } else {
@@ -258,7 +263,9 @@ fn broken_object(r: &mut Rng, index: u64, uid: &str) -> String {
             calendar_header(&mut out, r);
             out.push_str("BEGIN:VEVENT\r\n");
             fold_into(&mut out, &format!("UID:{uid}"));
-            out.push_str("DTSTAMP:20240101T000000Z\r\nDTSTART:2024-13-45T99:99:99\r\nDTEND:gestern\r\n");
+            out.push_str(
+                "DTSTAMP:20240101T000000Z\r\nDTSTART:2024-13-45T99:99:99\r\nDTEND:gestern\r\n",
+            );
             out.push_str("SUMMARY:Kaputtes Datum\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
         }
         2 => {
@@ -304,7 +311,8 @@ fn vevent(r: &mut Rng, index: u64, uid: &str, base: NaiveDate) -> String {
     if nasty == 13 {
         when = When::Tz("GMT-0400");
     }
-    let start = day.and_time(NaiveTime::from_hms_opt(hour as u32, minute, 0).unwrap_or(NaiveTime::MIN));
+    let start =
+        day.and_time(NaiveTime::from_hms_opt(hour as u32, minute, 0).unwrap_or(NaiveTime::MIN));
     let end = if when == When::AllDay {
         start + Duration::days(*r.pick(&[1, 1, 1, 2, 3]))
     } else {
@@ -313,8 +321,14 @@ fn vevent(r: &mut Rng, index: u64, uid: &str, base: NaiveDate) -> String {
     let recurring = index >= 4 && index % 10 == 5;
     let variant = (index / 10 + 2) % 5;
     let title = *r.pick(TITLES);
-    let stamp = utc_stamp(r, base);
-    let created = utc_stamp(r, base);
+    let (created, stamp) = {
+        let (a, b) = (utc_stamp(r, base), utc_stamp(r, base));
+        if a <= b {
+            (a, b)
+        } else {
+            (b, a)
+        }
+    };
 
     let mut out = String::with_capacity(1024);
     calendar_header(&mut out, r);
@@ -345,8 +359,14 @@ fn vevent(r: &mut Rng, index: u64, uid: &str, base: NaiveDate) -> String {
         let (rule, exdate) = match variant {
             0 => ("FREQ=WEEKLY;COUNT=10".to_owned(), None),
             1 => (format!("FREQ=MONTHLY;UNTIL={until}"), None),
-            2 => (format!("FREQ=WEEKLY;BYDAY={}", weekday_code(day)), Some(start + Duration::days(14))),
-            3 => ("FREQ=DAILY;COUNT=5".to_owned(), Some(start + Duration::days(1))),
+            2 => (
+                format!("FREQ=WEEKLY;BYDAY={}", weekday_code(day)),
+                Some(start + Duration::days(14)),
+            ),
+            3 => (
+                "FREQ=DAILY;COUNT=5".to_owned(),
+                Some(start + Duration::days(1)),
+            ),
             _ => ("FREQ=YEARLY".to_owned(), None),
         };
         if let Some(ex) = exdate {
@@ -360,13 +380,19 @@ fn vevent(r: &mut Rng, index: u64, uid: &str, base: NaiveDate) -> String {
         fold_into(&mut out, &format!("LOCATION:{}", escape_text(location)));
     }
     if r.below(3) == 0 {
-        fold_into(&mut out, &format!("DESCRIPTION:{}", escape_text(*r.pick(DESCRIPTIONS))));
+        fold_into(
+            &mut out,
+            &format!("DESCRIPTION:{}", escape_text(r.pick_str(DESCRIPTIONS))),
+        );
     }
     if nasty == 19 {
         // QUIRK(icloud §3.4): Apple's recurrence-set relation.
         fold_into(
             &mut out,
-            &format!("RELATED-TO;RELTYPE=X-CALENDARSERVER-RECURRENCE-SET:{}", r.uuid()),
+            &format!(
+                "RELATED-TO;RELTYPE=X-CALENDARSERVER-RECURRENCE-SET:{}",
+                r.uuid()
+            ),
         );
     }
     out.push_str("SEQUENCE:0\r\n");
@@ -383,7 +409,7 @@ fn vevent(r: &mut Rng, index: u64, uid: &str, base: NaiveDate) -> String {
         fold_into(
             &mut out,
             &format!(
-                "X-APPLE-STRUCTURED-LOCATION;VALUE=URI;X-ADDRESS=\"Alexanderplatz 1\\\\n10178 Berlin\\\\nDeutschland\";X-APPLE-MAPKIT-HANDLE={handle};X-APPLE-RADIUS=70.58;X-APPLE-REFERENCEFRAME=1;X-TITLE=Alexanderplatz:geo:52.521918,13.413215"
+                "X-APPLE-STRUCTURED-LOCATION;VALUE=URI;X-ADDRESS=\"Alexanderplatz 1\\n10178 Berlin\\nDeutschland\";X-APPLE-MAPKIT-HANDLE={handle};X-APPLE-RADIUS=70.58;X-APPLE-REFERENCEFRAME=1;X-TITLE=Alexanderplatz:geo:52.521918,13.413215"
             ),
         );
     }
@@ -406,7 +432,9 @@ fn vevent(r: &mut Rng, index: u64, uid: &str, base: NaiveDate) -> String {
         out.push_str("X-APPLE-DEFAULT-ALARM:TRUE\r\nEND:VALARM\r\n");
     } else if r.below(10) < 3 {
         let alarm_uid = r.uuid();
-        out.push_str("BEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:Reminder\r\nTRIGGER:-PT15M\r\n");
+        out.push_str(
+            "BEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:Reminder\r\nTRIGGER:-PT15M\r\n",
+        );
         fold_into(&mut out, &format!("UID:{alarm_uid}"));
         fold_into(&mut out, &format!("X-WR-ALARMUID:{alarm_uid}"));
         out.push_str("END:VALARM\r\n");
@@ -415,7 +443,11 @@ fn vevent(r: &mut Rng, index: u64, uid: &str, base: NaiveDate) -> String {
     if recurring && variant == 2 {
         // One moved occurrence of the weekly series, in the same object.
         let original = start + Duration::days(7);
-        let moved = if when == When::AllDay { original } else { original + Duration::hours(1) };
+        let moved = if when == When::AllDay {
+            original
+        } else {
+            original + Duration::hours(1)
+        };
         out.push_str("BEGIN:VEVENT\r\n");
         fold_into(&mut out, &format!("CREATED:{created}"));
         fold_into(&mut out, &when.format("DTEND", moved + (end - start)));
@@ -423,7 +455,10 @@ fn vevent(r: &mut Rng, index: u64, uid: &str, base: NaiveDate) -> String {
         fold_into(&mut out, &when.format("DTSTART", moved));
         fold_into(&mut out, &when.format("RECURRENCE-ID", original));
         out.push_str("SEQUENCE:1\r\n");
-        fold_into(&mut out, &format!("SUMMARY:{} (verschoben)", escape_text(title)));
+        fold_into(
+            &mut out,
+            &format!("SUMMARY:{} (verschoben)", escape_text(title)),
+        );
         fold_into(&mut out, &format!("UID:{uid}"));
         out.push_str("END:VEVENT\r\n");
     }
@@ -444,15 +479,28 @@ fn vtodo(r: &mut Rng, uid: &str, base: NaiveDate) -> String {
     fold_into(&mut out, &format!("DTSTAMP:{stamp}"));
     if r.below(3) > 0 {
         let due = base + Duration::days(r.range(-5, 30));
-        fold_into(&mut out, &format!("DUE;VALUE=DATE:{}", due.format("%Y%m%d")));
+        fold_into(
+            &mut out,
+            &format!("DUE;VALUE=DATE:{}", due.format("%Y%m%d")),
+        );
     }
     fold_into(&mut out, &format!("LAST-MODIFIED:{stamp}"));
     fold_into(&mut out, &format!("PRIORITY:{}", r.pick(&[0, 1, 5, 9])));
     out.push_str("SEQUENCE:0\r\n");
-    out.push_str(if completed { "STATUS:COMPLETED\r\n" } else { "STATUS:NEEDS-ACTION\r\n" });
-    fold_into(&mut out, &format!("SUMMARY:{}", escape_text(*r.pick(TODO_TITLES))));
+    out.push_str(if completed {
+        "STATUS:COMPLETED\r\n"
+    } else {
+        "STATUS:NEEDS-ACTION\r\n"
+    });
+    fold_into(
+        &mut out,
+        &format!("SUMMARY:{}", escape_text(r.pick_str(TODO_TITLES))),
+    );
     fold_into(&mut out, &format!("UID:{uid}"));
-    fold_into(&mut out, &format!("X-APPLE-SORT-ORDER:{}", 700_000_000 + r.below(10_000_000)));
+    fold_into(
+        &mut out,
+        &format!("X-APPLE-SORT-ORDER:{}", 700_000_000 + r.below(10_000_000)),
+    );
     out.push_str("END:VTODO\r\nEND:VCALENDAR\r\n");
     out
 }
@@ -461,13 +509,21 @@ fn vtodo(r: &mut Rng, uid: &str, base: NaiveDate) -> String {
 pub(crate) fn with_new_summary(bytes: &[u8], edit: u64) -> Vec<u8> {
     let mut r = Rng::new(mix(0x5EED_ED17, edit));
     let mut line = String::new();
-    fold_into(&mut line, &format!("SUMMARY:{} (geändert #{edit})", escape_text(*r.pick(TITLES))));
+    fold_into(
+        &mut line,
+        &format!(
+            "SUMMARY:{} (geändert #{edit})",
+            escape_text(r.pick_str(TITLES))
+        ),
+    );
     let line = line.into_bytes();
     let mut at = None;
     let mut pos = 0;
     while pos < bytes.len() {
         let rest = &bytes[pos..];
-        if (rest.starts_with(b"SUMMARY:") || rest.starts_with(b"SUMMARY;")) && (pos == 0 || bytes[pos - 1] == b'\n') {
+        if (rest.starts_with(b"SUMMARY:") || rest.starts_with(b"SUMMARY;"))
+            && (pos == 0 || bytes[pos - 1] == b'\n')
+        {
             at = Some(pos);
             break;
         }
@@ -532,7 +588,10 @@ mod tests {
             for l in text.split("\r\n") {
                 assert!(l.len() <= 75, "{l}");
             }
-            assert_eq!(text.matches("BEGIN:VEVENT").count(), text.matches("END:VEVENT").count());
+            assert_eq!(
+                text.matches("BEGIN:VEVENT").count(),
+                text.matches("END:VEVENT").count()
+            );
         }
     }
 

@@ -24,7 +24,10 @@ pub(crate) struct Request {
 
 impl Request {
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The target without its query, still percent-encoded.
@@ -53,7 +56,13 @@ pub(crate) struct Response {
 
 impl Response {
     pub(crate) fn new(status: u16) -> Self {
-        Response { status, headers: Vec::new(), body: Vec::new(), truncate: false, close: false }
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+            truncate: false,
+            close: false,
+        }
     }
 
     pub(crate) fn header(mut self, name: &str, value: impl Into<String>) -> Self {
@@ -68,7 +77,8 @@ impl Response {
     }
 
     pub(crate) fn with_body(mut self, content_type: &str, body: Vec<u8>) -> Self {
-        self.headers.push(("Content-Type".to_owned(), content_type.to_owned()));
+        self.headers
+            .push(("Content-Type".to_owned(), content_type.to_owned()));
         self.body = body;
         self
     }
@@ -123,7 +133,10 @@ async fn read_line(r: &mut BufReader<OwnedReadHalf>, line: &mut Vec<u8>) -> io::
 }
 
 /// Reads one request; `None` at a clean end of the connection.
-async fn read_request(r: &mut BufReader<OwnedReadHalf>, w: &mut OwnedWriteHalf) -> io::Result<Option<Request>> {
+async fn read_request(
+    r: &mut BufReader<OwnedReadHalf>,
+    w: &mut OwnedWriteHalf,
+) -> io::Result<Option<Request>> {
     let mut line = Vec::new();
     // Tolerate stray CRLFs between pipelined requests (RFC 9112 §2.2).
     loop {
@@ -136,8 +149,11 @@ async fn read_request(r: &mut BufReader<OwnedReadHalf>, w: &mut OwnedWriteHalf) 
     }
     let start = String::from_utf8_lossy(&line).into_owned();
     let mut parts = start.split_whitespace();
-    let (Some(method), Some(target), version) = (parts.next(), parts.next(), parts.next().unwrap_or("HTTP/1.0"))
-    else {
+    let (Some(method), Some(target), version) = (
+        parts.next(),
+        parts.next(),
+        parts.next().unwrap_or("HTTP/1.0"),
+    ) else {
         return Err(bad("bad request line"));
     };
     let mut headers = Vec::new();
@@ -164,11 +180,21 @@ async fn read_request(r: &mut BufReader<OwnedReadHalf>, w: &mut OwnedWriteHalf) 
         keep_alive: true,
     };
     let connection = req.header("Connection").unwrap_or("").to_ascii_lowercase();
-    req.keep_alive = if version == "HTTP/1.1" { !connection.contains("close") } else { connection.contains("keep-alive") };
-    if req.header("Expect").is_some_and(|e| e.eq_ignore_ascii_case("100-continue")) {
+    req.keep_alive = if version == "HTTP/1.1" {
+        !connection.contains("close")
+    } else {
+        connection.contains("keep-alive")
+    };
+    if req
+        .header("Expect")
+        .is_some_and(|e| e.eq_ignore_ascii_case("100-continue"))
+    {
         w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
     }
-    if req.header("Transfer-Encoding").is_some_and(|t| t.to_ascii_lowercase().contains("chunked")) {
+    if req
+        .header("Transfer-Encoding")
+        .is_some_and(|t| t.to_ascii_lowercase().contains("chunked"))
+    {
         loop {
             read_line(r, &mut line).await?;
             let size_text = String::from_utf8_lossy(&line);
@@ -206,7 +232,11 @@ async fn write_response(w: &mut OwnedWriteHalf, req: &Request, resp: &Response) 
         head.push_str(v);
         head.push_str("\r\n");
     }
-    let claimed = if resp.truncate && resp.body.is_empty() { 4096 } else { resp.body.len() };
+    let claimed = if resp.truncate && resp.body.is_empty() {
+        4096
+    } else {
+        resp.body.len()
+    };
     head.push_str(&format!("Content-Length: {claimed}\r\n"));
     if resp.close || resp.truncate || !req.keep_alive {
         head.push_str("Connection: close\r\n");
@@ -214,7 +244,11 @@ async fn write_response(w: &mut OwnedWriteHalf, req: &Request, resp: &Response) 
     head.push_str("\r\n");
     let mut out = head.into_bytes();
     if req.method != "HEAD" {
-        let sent = if resp.truncate { resp.body.len() / 2 } else { resp.body.len() };
+        let sent = if resp.truncate {
+            resp.body.len() / 2
+        } else {
+            resp.body.len()
+        };
         out.extend_from_slice(&resp.body[..sent]);
     }
     w.write_all(&out).await?;

@@ -47,11 +47,19 @@ struct Inner {
 
 impl std::fmt::Debug for Sim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sim").field("front", &self.inner.front).field("partition", &self.inner.partition).finish()
+        f.debug_struct("Sim")
+            .field("front", &self.inner.front)
+            .field("partition", &self.inner.partition)
+            .finish()
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, host: Host, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    host: Host,
+    mut stop: watch::Receiver<bool>,
+) {
     // Connections live in this set, so they end with the loop.
     let mut conns = JoinSet::new();
     loop {
@@ -88,13 +96,37 @@ impl Sim {
             let cfg = cfg.clone();
             tokio::task::spawn_blocking(move || store::Store::new(&cfg)).await??
         };
-        let shared = Arc::new(Shared::new(store, cfg.apple_id, cfg.password, cfg.seed, partition_url));
+        let shared = Arc::new(Shared::new(
+            store,
+            cfg.apple_id,
+            cfg.password,
+            cfg.seed,
+            partition_url,
+        ));
         let (stop, rx) = watch::channel(false);
         let tasks = vec![
-            tokio::spawn(accept_loop(front_listener, shared.clone(), Host::Front, rx.clone())),
-            tokio::spawn(accept_loop(partition_listener, shared.clone(), Host::Partition, rx)),
+            tokio::spawn(accept_loop(
+                front_listener,
+                shared.clone(),
+                Host::Front,
+                rx.clone(),
+            )),
+            tokio::spawn(accept_loop(
+                partition_listener,
+                shared.clone(),
+                Host::Partition,
+                rx,
+            )),
         ];
-        Ok(Sim { inner: Arc::new(Inner { shared, front, partition, stop, tasks: Mutex::new(tasks) }) })
+        Ok(Sim {
+            inner: Arc::new(Inner {
+                shared,
+                front,
+                partition,
+                stop,
+                tasks: Mutex::new(tasks),
+            }),
+        })
     }
 
     /// `http://127.0.0.1:P1/`, the stand-in for `https://caldav.icloud.com/`.
@@ -114,13 +146,21 @@ impl Sim {
 
     /// Lets `after_requests` more DAV requests through normally, then applies `s`.
     pub fn set_scenario_after(&self, s: Scenario, after_requests: u64) {
-        self.inner.shared.lock().armed = Armed { scenario: s, only: None, skip: after_requests };
+        self.inner.shared.lock().armed = Armed {
+            scenario: s,
+            only: None,
+            skip: after_requests,
+        };
     }
 
     /// Applies `s` only to requests of `kind`, after `after_matching` of them went through normally
     /// (e.g. a 500 on the 5th multiget: `ServerError { status: 500 }, Multiget, 4`).
     pub fn set_scenario_for(&self, s: Scenario, kind: RequestKind, after_matching: u64) {
-        self.inner.shared.lock().armed = Armed { scenario: s, only: Some(kind), skip: after_matching };
+        self.inner.shared.lock().armed = Armed {
+            scenario: s,
+            only: Some(kind),
+            skip: after_matching,
+        };
     }
 
     /// The scenario last set (it may still be waiting for its turn).
@@ -143,7 +183,11 @@ impl Sim {
         self.inner.shared.lock().stats = Stats::default();
     }
 
-    fn with_calendar<T: Default>(&self, slug: &str, f: impl FnOnce(&mut store::Store, usize) -> T) -> T {
+    fn with_calendar<T: Default>(
+        &self,
+        slug: &str,
+        f: impl FnOnce(&mut store::Store, usize) -> T,
+    ) -> T {
         let mut st = self.inner.shared.lock();
         match st.store.calendar_index(slug) {
             Some(cal) => f(&mut st.store, cal),
@@ -190,10 +234,14 @@ impl Sim {
 
     /// Deletes the object at `href` (either '@' or `%40` form); false when there was none.
     pub fn delete_object(&self, href: &str) -> bool {
-        let path = percent_encoding::percent_decode_str(href).decode_utf8_lossy().into_owned();
+        let path = percent_encoding::percent_decode_str(href)
+            .decode_utf8_lossy()
+            .into_owned();
         let mut st = self.inner.shared.lock();
         let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        let [_, "calendars", slug, name] = segs.as_slice() else { return false };
+        let [_, "calendars", slug, name] = segs.as_slice() else {
+            return false;
+        };
         match st.store.calendar_index(slug) {
             Some(cal) => st.store.remove(cal, name),
             None => false,
@@ -203,11 +251,19 @@ impl Sim {
     /// What the server serves for a calendar: (href with '@' unescaped, etag, bytes), in href order.
     pub fn objects(&self, calendar_slug: &str) -> Vec<(String, String, Vec<u8>)> {
         let st = self.inner.shared.lock();
-        let Some(cal) = st.store.calendar_index(calendar_slug) else { return Vec::new() };
+        let Some(cal) = st.store.calendar_index(calendar_slug) else {
+            return Vec::new();
+        };
         st.store.calendars[cal]
             .objects
             .iter()
-            .map(|(name, o)| (st.store.plain_href(cal, name), o.etag.clone(), o.data.as_ref().clone()))
+            .map(|(name, o)| {
+                (
+                    st.store.plain_href(cal, name),
+                    o.etag.clone(),
+                    o.data.as_ref().clone(),
+                )
+            })
             .collect()
     }
 
@@ -219,7 +275,8 @@ impl Sim {
     /// Stops both listeners and drops every open connection.
     pub async fn shutdown(self) {
         let _ = self.inner.stop.send(true);
-        let tasks = std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        let tasks =
+            std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()));
         for t in tasks {
             let _ = t.await;
         }

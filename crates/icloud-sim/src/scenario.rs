@@ -103,7 +103,11 @@ pub(crate) struct Armed {
 
 impl Armed {
     pub(crate) fn new(scenario: Scenario) -> Self {
-        Armed { scenario, only: None, skip: 0 }
+        Armed {
+            scenario,
+            only: None,
+            skip: 0,
+        }
     }
 
     /// The scenario this request gets; counts the request towards `skip`.

@@ -11,7 +11,11 @@ use crate::config::{CalendarSpec, Component, SimConfig};
 use crate::generate::{self, hash_bytes, mix};
 
 /// Characters escaped in hrefs. QUIRK(icloud §1.5): this includes '@'.
-const HREF_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const HREF_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Opaque-looking prefix shared by iCloud's tokens.
 const TOKEN_PREFIX: &str = "HwoQEgwAAAh4";
@@ -73,7 +77,15 @@ impl Calendar {
         let etag = etag_for(&data, &name, self.rev);
         let cdata = hash_bytes(name.as_bytes()) & 1 == 0;
         self.tombstones.remove(&name);
-        self.objects.insert(name, Object { etag, data: Arc::new(data), rev: self.rev, cdata });
+        self.objects.insert(
+            name,
+            Object {
+                etag,
+                data: Arc::new(data),
+                rev: self.rev,
+                cdata,
+            },
+        );
     }
 
     fn remove(&mut self, name: &str) -> bool {
@@ -87,8 +99,13 @@ impl Calendar {
     }
 
     fn generate_next(&mut self, base: chrono::NaiveDate, broken_percent: f64) -> String {
-        let (mut name, data) =
-            generate::object(self.seed, self.next_index, self.spec.component, base, broken_percent);
+        let (mut name, data) = generate::object(
+            self.seed,
+            self.next_index,
+            self.spec.component,
+            base,
+            broken_percent,
+        );
         if self.objects.contains_key(&name) {
             name = format!("{}-{}.ics", name.trim_end_matches(".ics"), self.next_index);
         }
@@ -153,7 +170,14 @@ impl Store {
     }
 
     fn load_dir(&mut self, dir: &Path, seed: u64) -> anyhow::Result<()> {
-        const COLORS: &[&str] = &["#1BADF8FF", "#FF9500FF", "#63DA38FF", "#CC73E1FF", "#FF2968FF", "#A2845EFF"];
+        const COLORS: &[&str] = &[
+            "#1BADF8FF",
+            "#FF9500FF",
+            "#63DA38FF",
+            "#CC73E1FF",
+            "#FF2968FF",
+            "#A2845EFF",
+        ];
         let mut subdirs: Vec<_> = std::fs::read_dir(dir)
             .map_err(|e| anyhow::anyhow!("reading {}: {e}", dir.display()))?
             .filter_map(Result::ok)
@@ -169,9 +193,16 @@ impl Store {
             files.sort_by_key(|e| e.file_name());
             let mut objects = Vec::new();
             for f in files {
-                objects.push((f.file_name().to_string_lossy().into_owned(), std::fs::read(f.path())?));
+                objects.push((
+                    f.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(f.path())?,
+                ));
             }
-            let contains = |needle: &[u8]| objects.iter().any(|(_, d)| d.windows(needle.len()).any(|w| w == needle));
+            let contains = |needle: &[u8]| {
+                objects
+                    .iter()
+                    .any(|(_, d)| d.windows(needle.len()).any(|w| w == needle))
+            };
             let component = if contains(b"BEGIN:VTODO") && !contains(b"BEGIN:VEVENT") {
                 Component::Vtodo
             } else {
@@ -193,21 +224,36 @@ impl Store {
 
     /// `/<dsid>/calendars/<slug>/<name>` with '@' unescaped.
     pub(crate) fn plain_href(&self, cal: usize, name: &str) -> String {
-        format!("/{}/calendars/{}/{}", self.dsid, self.calendars[cal].spec.slug, name)
+        format!(
+            "/{}/calendars/{}/{}",
+            self.dsid, self.calendars[cal].spec.slug, name
+        )
     }
 
     /// The href as listings serve it. QUIRK(icloud §1.5): '@' as %40.
     pub(crate) fn listed_href(&self, cal: usize, name: &str) -> String {
-        format!("/{}/calendars/{}/{}", self.dsid, self.calendars[cal].spec.slug, encode_name(name))
+        format!(
+            "/{}/calendars/{}/{}",
+            self.dsid,
+            self.calendars[cal].spec.slug,
+            encode_name(name)
+        )
     }
 
     pub(crate) fn add(&mut self, cal: usize, n: usize) -> Vec<String> {
         let (base, broken) = (self.base_date, self.broken_percent);
-        (0..n).map(|_| self.calendars[cal].generate_next(base, broken)).collect()
+        (0..n)
+            .map(|_| self.calendars[cal].generate_next(base, broken))
+            .collect()
     }
 
     pub(crate) fn modify(&mut self, cal: usize, n: usize) -> Vec<String> {
-        let names: Vec<String> = self.calendars[cal].objects.keys().take(n).cloned().collect();
+        let names: Vec<String> = self.calendars[cal]
+            .objects
+            .keys()
+            .take(n)
+            .cloned()
+            .collect();
         for name in &names {
             self.edits += 1;
             let c = &mut self.calendars[cal];
@@ -220,7 +266,12 @@ impl Store {
     }
 
     pub(crate) fn delete(&mut self, cal: usize, n: usize) -> Vec<String> {
-        let names: Vec<String> = self.calendars[cal].objects.keys().take(n).cloned().collect();
+        let names: Vec<String> = self.calendars[cal]
+            .objects
+            .keys()
+            .take(n)
+            .cloned()
+            .collect();
         for name in &names {
             self.calendars[cal].remove(name);
         }
@@ -248,7 +299,10 @@ impl Store {
         raw.extend_from_slice(&c.rev.to_be_bytes());
         let check = mix(c.seed, hash_bytes(&raw)).to_be_bytes();
         raw.extend_from_slice(&check[..4]);
-        format!("{TOKEN_PREFIX}{}", base64::engine::general_purpose::STANDARD.encode(raw))
+        format!(
+            "{TOKEN_PREFIX}{}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        )
     }
 
     /// The revision a token stands for, if it is valid for this calendar now.
@@ -258,7 +312,9 @@ impl Store {
             return Some(Since::Everything);
         }
         let c = &self.calendars[cal];
-        let raw = base64::engine::general_purpose::STANDARD.decode(token.strip_prefix(TOKEN_PREFIX)?).ok()?;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(token.strip_prefix(TOKEN_PREFIX)?)
+            .ok()?;
         if raw.len() != 18 {
             return None;
         }
@@ -268,6 +324,7 @@ impl Store {
         let mut rev = [0u8; 8];
         rev.copy_from_slice(&raw[6..14]);
         let rev = u64::from_be_bytes(rev);
-        (raw[14..] == check[..4] && id == c.id && epoch == self.epoch && rev <= c.rev).then_some(Since::Revision(rev))
+        (raw[14..] == check[..4] && id == c.id && epoch == self.epoch && rev <= c.rev)
+            .then_some(Since::Revision(rev))
     }
 }

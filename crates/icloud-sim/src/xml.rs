@@ -16,6 +16,7 @@ pub(crate) struct PropName {
 }
 
 impl PropName {
+    #[cfg(test)]
     pub(crate) fn is(&self, ns: &str, local: &str) -> bool {
         self.ns == ns && self.local == local
     }
@@ -25,7 +26,11 @@ impl PropName {
         if self.ns == DAV {
             format!("<{}/>", self.local)
         } else {
-            format!("<{} xmlns=\"{}\"/>", self.local, escape(&self.ns))
+            format!(
+                "<{} xmlns=\"{}\"/>",
+                self.local,
+                escape(&self.ns).replace('"', "&quot;")
+            )
         }
     }
 }
@@ -46,7 +51,9 @@ pub(crate) struct RequestBody {
 
 impl RequestBody {
     pub(crate) fn root_is(&self, ns: &str, local: &str) -> bool {
-        self.root.as_ref().is_some_and(|(n, l)| n == ns && l == local)
+        self.root
+            .as_ref()
+            .is_some_and(|(n, l)| n == ns && l == local)
     }
 }
 
@@ -67,12 +74,18 @@ pub(crate) fn parse(body: &[u8]) -> Result<RequestBody, String> {
         let (ns, event) = reader.read_resolved_event().map_err(|e| e.to_string())?;
         match event {
             Event::Start(e) => {
-                let name = (resolved(&ns), String::from_utf8_lossy(e.local_name().as_ref()).into_owned());
+                let name = (
+                    resolved(&ns),
+                    String::from_utf8_lossy(e.local_name().as_ref()).into_owned(),
+                );
                 element(&mut out, &stack, &name);
                 stack.push(name);
             }
             Event::Empty(e) => {
-                let name = (resolved(&ns), String::from_utf8_lossy(e.local_name().as_ref()).into_owned());
+                let name = (
+                    resolved(&ns),
+                    String::from_utf8_lossy(e.local_name().as_ref()).into_owned(),
+                );
                 element(&mut out, &stack, &name);
                 if stack.len() == 1 && name.0 == DAV && name.1 == "sync-token" {
                     out.sync_token = Some(String::new());
@@ -100,9 +113,10 @@ fn element(out: &mut RequestBody, stack: &[(String, String)], name: &(String, St
     match stack.len() {
         0 => out.root = Some(name.clone()),
         1 if name.0 == DAV && name.1 == "allprop" => out.allprop = true,
-        2 if stack[1].0 == DAV && stack[1].1 == "prop" => {
-            out.props.push(PropName { ns: name.0.clone(), local: name.1.clone() })
-        }
+        2 if stack[1].0 == DAV && stack[1].1 == "prop" => out.props.push(PropName {
+            ns: name.0.clone(),
+            local: name.1.clone(),
+        }),
         _ => {}
     }
 }
@@ -118,9 +132,9 @@ fn text_in(out: &mut RequestBody, stack: &[(String, String)], s: String) {
     }
 }
 
-/// Escapes text and attribute values.
+/// Escapes element text (quotes stay, as in iCloud's `<getetag>"…"</getetag>`).
 pub(crate) fn escape(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.contains(['&', '<', '>', '"']) {
+    if !s.contains(['&', '<', '>']) {
         return s.into();
     }
     let mut out = String::with_capacity(s.len() + 16);
@@ -129,7 +143,6 @@ pub(crate) fn escape(s: &str) -> std::borrow::Cow<'_, str> {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
             c => out.push(c),
         }
     }

@@ -369,7 +369,8 @@ impl Cache {
 
     /// Removes the account and everything cached for it.
     pub fn delete_account(&self, id: i64) -> Result<(), CacheError> {
-        self.conn.execute("DELETE FROM accounts WHERE id = ?1", [id])?;
+        self.conn
+            .execute("DELETE FROM accounts WHERE id = ?1", [id])?;
         Ok(())
     }
 
@@ -445,12 +446,17 @@ impl Cache {
     }
 
     /// Removes calendars the server no longer lists (only called with a complete discovery answer).
-    pub fn remove_calendars_except(&self, account_id: i64, keep: &[String]) -> Result<usize, CacheError> {
+    pub fn remove_calendars_except(
+        &self,
+        account_id: i64,
+        keep: &[String],
+    ) -> Result<usize, CacheError> {
         let cals = self.calendars(account_id)?;
         let mut n = 0;
         for c in cals {
             if !keep.contains(&c.path) {
-                self.conn.execute("DELETE FROM calendars WHERE id = ?1", [c.id])?;
+                self.conn
+                    .execute("DELETE FROM calendars WHERE id = ?1", [c.id])?;
                 n += 1;
             }
         }
@@ -503,7 +509,10 @@ impl Cache {
     // ------------------------------------------------------------------------------------ objects
 
     /// href → etag of every stored object of a calendar.
-    pub fn object_etags(&self, calendar_id: i64) -> Result<HashMap<String, Option<String>>, CacheError> {
+    pub fn object_etags(
+        &self,
+        calendar_id: i64,
+    ) -> Result<HashMap<String, Option<String>>, CacheError> {
         let mut st = self
             .conn
             .prepare("SELECT href, etag FROM objects WHERE calendar_id = ?1")?;
@@ -538,7 +547,8 @@ impl Cache {
                 "INSERT OR REPLACE INTO objects (calendar_id, href, etag, raw, uid, summary, location, all_day, recurring, component, window_start, window_end)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?;
-            let mut unq = tx.prepare_cached("DELETE FROM quarantine WHERE calendar_id = ?1 AND href = ?2")?;
+            let mut unq =
+                tx.prepare_cached("DELETE FROM quarantine WHERE calendar_id = ?1 AND href = ?2")?;
             for o in objects {
                 let s = &o.summary;
                 put.execute(params![
@@ -593,7 +603,8 @@ impl Cache {
     ) -> Result<(), CacheError> {
         let tx = self.conn.transaction()?;
         {
-            let mut del = tx.prepare_cached("DELETE FROM objects WHERE calendar_id = ?1 AND href = ?2")?;
+            let mut del =
+                tx.prepare_cached("DELETE FROM objects WHERE calendar_id = ?1 AND href = ?2")?;
             let mut delq =
                 tx.prepare_cached("DELETE FROM quarantine WHERE calendar_id = ?1 AND href = ?2")?;
             for h in deletions {
@@ -716,7 +727,9 @@ mod tests {
     fn token_is_only_written_by_finish_pass_and_batches_are_atomic() {
         let dir = tempfile::tempdir().unwrap();
         let mut c = Cache::open(dir.path()).unwrap();
-        let a = c.upsert_account("a@b.c", "http://x/", "svc", "now").unwrap();
+        let a = c
+            .upsert_account("a@b.c", "http://x/", "svc", "now")
+            .unwrap();
         let cal = c
             .upsert_calendar(
                 a,
@@ -739,7 +752,10 @@ mod tests {
         c.apply_batch(cal, &objs, &[], "now").unwrap();
         assert_eq!(c.calendars(a).unwrap()[0].sync_token, None);
         c.finish_pass(cal, &[], Some("tok"), None, "now").unwrap();
-        assert_eq!(c.calendars(a).unwrap()[0].sync_token.as_deref(), Some("tok"));
+        assert_eq!(
+            c.calendars(a).unwrap()[0].sync_token.as_deref(),
+            Some("tok")
+        );
         assert_eq!(c.event_count(cal).unwrap(), 1);
         let q = QuarantinedObject {
             href: "/1/calendars/home/b.ics".into(),
@@ -747,8 +763,17 @@ mod tests {
             error: "bad".into(),
             raw: b"X".to_vec(),
         };
-        assert_eq!(c.apply_batch(cal, &[], &[q.clone()], "now").unwrap().len(), 1);
-        assert_eq!(c.apply_batch(cal, &[], &[q], "now").unwrap().len(), 0, "logged once per (href, etag)");
+        assert_eq!(
+            c.apply_batch(cal, &[], std::slice::from_ref(&q), "now")
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            c.apply_batch(cal, &[], &[q], "now").unwrap().len(),
+            0,
+            "logged once per (href, etag)"
+        );
         drop(c);
         // Reopening keeps everything and does not re-run migrations.
         let c = Cache::open(dir.path()).unwrap();
@@ -759,7 +784,11 @@ mod tests {
     fn garbage_file_is_reported_as_corrupt_and_left_in_place() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join(CACHE_FILE);
-        std::fs::write(&p, b"this is not a database, it is a cake recipe. ".repeat(200)).unwrap();
+        std::fs::write(
+            &p,
+            b"this is not a database, it is a cake recipe. ".repeat(200),
+        )
+        .unwrap();
         let err = Cache::open(dir.path()).err().unwrap();
         assert!(matches!(err, CacheError::Corrupt { .. }), "{err}");
         assert!(err.to_string().contains("rebuild-cache"));

@@ -74,7 +74,10 @@ pub enum ParseError {
     Unparseable { message: String },
     #[error("the calendar parser crashed on this object")]
     Panicked,
-    #[error("the calendar object is too large ({bytes} bytes; the limit is {} bytes)", MAX_OBJECT_BYTES)]
+    #[error(
+        "the calendar object is too large ({bytes} bytes; the limit is {} bytes)",
+        MAX_OBJECT_BYTES
+    )]
     TooLarge { bytes: usize },
 }
 
@@ -106,7 +109,9 @@ impl serde::Serialize for OccTime {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             OccTime::Date(d) => serializer.collect_str(&d.format("%Y-%m-%d")),
-            OccTime::DateTime(dt) => serializer.serialize_str(&dt.to_rfc3339_opts(SecondsFormat::Secs, false)),
+            OccTime::DateTime(dt) => {
+                serializer.serialize_str(&dt.to_rfc3339_opts(SecondsFormat::Secs, false))
+            }
         }
     }
 }
@@ -115,7 +120,9 @@ impl OccTime {
     /// Unix seconds; dates are taken as local midnight in `local`.
     pub fn to_utc_sort_key(&self, local: chrono_tz::Tz) -> i64 {
         match self {
-            OccTime::Date(d) => tz::localize_tz(&local, d.and_time(chrono::NaiveTime::MIN)).timestamp(),
+            OccTime::Date(d) => {
+                tz::localize_tz(&local, d.and_time(chrono::NaiveTime::MIN)).timestamp()
+            }
             OccTime::DateTime(dt) => dt.timestamp(),
         }
     }
@@ -198,7 +205,9 @@ fn parse_ical(raw: &[u8]) -> Result<calcard::icalendar::ICalendar, ParseError> {
                 last_problem = Some("too many components".to_string());
                 break;
             }
-            calcard::Entry::VCard(_) => last_problem = Some("vCard data, not iCalendar".to_string()),
+            calcard::Entry::VCard(_) => {
+                last_problem = Some("vCard data, not iCalendar".to_string())
+            }
             calcard::Entry::InvalidLine(_) => {}
             other => last_problem = Some(format!("{other:?}")),
         }
@@ -220,16 +229,25 @@ struct Object {
 fn load(ical: &calcard::icalendar::ICalendar) -> Result<Object, ParseError> {
     let mut zones = tz::ZoneResolver::new(ical);
     let parsed = model::extract(ical, &mut zones)?;
-    Ok(Object { events: parsed.events, todo: parsed.todo, other: parsed.other })
+    Ok(Object {
+        events: parsed.events,
+        todo: parsed.todo,
+        other: parsed.other,
+    })
 }
 
-fn todo_uid(ical: &calcard::icalendar::ICalendar) -> Option<(String, Option<String>, Option<String>)> {
+fn todo_uid(
+    ical: &calcard::icalendar::ICalendar,
+) -> Option<(String, Option<String>, Option<String>)> {
     let comp = ical
         .components
         .iter()
         .find(|c| c.component_type == calcard::icalendar::ICalendarComponentType::VTodo)?;
     let text = |p: calcard::icalendar::ICalendarProperty| {
-        comp.property(&p).and_then(|e| e.values.first()).and_then(|v| v.as_text()).map(str::to_string)
+        comp.property(&p)
+            .and_then(|e| e.values.first())
+            .and_then(|v| v.as_text())
+            .map(str::to_string)
     };
     let uid = text(calcard::icalendar::ICalendarProperty::Uid)?;
     Some((
@@ -285,7 +303,9 @@ fn duration_of(ev: &EventComp, start: &When, local: chrono_tz::Tz) -> Dur {
         }
         When::DateTime(sn, szone) => {
             let d = match &ev.end {
-                Some(When::DateTime(en, ezone)) if same_zone(szone, ezone) => Dur::Nominal(*en - *sn),
+                Some(When::DateTime(en, ezone)) if same_zone(szone, ezone) => {
+                    Dur::Nominal(*en - *sn)
+                }
                 Some(When::DateTime(en, ezone)) => {
                     let s = szone.localize(*sn, local);
                     let e = ezone.localize(*en, local);
@@ -318,16 +338,24 @@ fn make_inst(start: &When, dur: Dur, local: chrono_tz::Tz) -> Option<Inst> {
                 _ => 1,
             };
             let end = d.checked_add_signed(TimeDelta::try_days(days)?)?;
-            Some(Inst { start: OccTime::Date(*d), end: OccTime::Date(end) })
+            Some(Inst {
+                start: OccTime::Date(*d),
+                end: OccTime::Date(end),
+            })
         }
         When::DateTime(n, zone) => {
             let s = zone.localize(*n, local);
             let e = match dur {
                 Dur::Nominal(t) => zone.localize(n.checked_add_signed(t)?, local),
                 Dur::Exact(t) => s.checked_add_signed(t)?,
-                Dur::Days(d) => zone.localize(n.checked_add_signed(TimeDelta::try_days(d)?)?, local),
+                Dur::Days(d) => {
+                    zone.localize(n.checked_add_signed(TimeDelta::try_days(d)?)?, local)
+                }
             };
-            Some(Inst { start: OccTime::DateTime(s), end: OccTime::DateTime(e) })
+            Some(Inst {
+                start: OccTime::DateTime(s),
+                end: OccTime::DateTime(e),
+            })
         }
     }
 }
@@ -338,7 +366,9 @@ fn key_matches(key: &When, inst: &OccTime, local: chrono_tz::Tz) -> bool {
         (When::Date(k), OccTime::Date(d)) => k == d,
         (When::Date(k), OccTime::DateTime(dt)) => *k == dt.date_naive(),
         (When::DateTime(n, _), OccTime::Date(d)) => n.date() == *d,
-        (When::DateTime(n, zone), OccTime::DateTime(dt)) => zone.localize(*n, local).timestamp() == dt.timestamp(),
+        (When::DateTime(n, zone), OccTime::DateTime(dt)) => {
+            zone.localize(*n, local).timestamp() == dt.timestamp()
+        }
     }
 }
 
@@ -347,7 +377,9 @@ fn render_rid(key: &When, master_start: &When, local: chrono_tz::Tz) -> String {
     match (key, master_start) {
         (When::DateTime(n, kzone), When::DateTime(_, mzone)) => {
             let instant = kzone.localize(*n, local);
-            mzone.from_utc(instant.naive_utc(), local).to_rfc3339_opts(SecondsFormat::Secs, false)
+            mzone
+                .at_utc(instant.naive_utc(), local)
+                .to_rfc3339_opts(SecondsFormat::Secs, false)
         }
         _ => key.date().format("%Y-%m-%d").to_string(),
     }
@@ -375,13 +407,18 @@ fn to_master_frame(w: &When, master: &When, local: chrono_tz::Tz) -> When {
     match (w, master) {
         (When::Date(d), When::Date(_)) => When::Date(*d),
         (When::DateTime(n, _), When::Date(_)) => When::Date(n.date()),
-        (When::Date(d), When::DateTime(mn, mzone)) => When::DateTime(d.and_time(mn.time()), mzone.clone()),
+        (When::Date(d), When::DateTime(mn, mzone)) => {
+            When::DateTime(d.and_time(mn.time()), mzone.clone())
+        }
         (When::DateTime(n, zone), When::DateTime(_, mzone)) => {
             if same_zone(zone, mzone) {
                 When::DateTime(*n, mzone.clone())
             } else {
                 let instant = zone.localize(*n, local);
-                When::DateTime(mzone.from_utc(instant.naive_utc(), local).naive_local(), mzone.clone())
+                When::DateTime(
+                    mzone.at_utc(instant.naive_utc(), local).naive_local(),
+                    mzone.clone(),
+                )
             }
         }
     }
@@ -408,7 +445,13 @@ fn split(events: &[EventComp]) -> (Vec<usize>, Vec<(usize, Option<usize>)>) {
                 .iter()
                 .copied()
                 .find(|m| events[*m].uid == e.uid)
-                .or_else(|| if masters.len() == 1 { masters.first().copied() } else { None });
+                .or_else(|| {
+                    if masters.len() == 1 {
+                        masters.first().copied()
+                    } else {
+                        None
+                    }
+                });
             (i, m)
         })
         .collect();
@@ -468,7 +511,9 @@ fn occurrences_inner(
     let (masters, overrides) = split(&obj.events);
     for m in &masters {
         if obj.events[*m].start.is_none() {
-            return Err(ParseError::MissingDtstart { uid: obj.events[*m].uid.clone().unwrap_or(uid.clone()) });
+            return Err(ParseError::MissingDtstart {
+                uid: obj.events[*m].uid.clone().unwrap_or(uid.clone()),
+            });
         }
     }
     if to <= from {
@@ -481,7 +526,9 @@ fn occurrences_inner(
 
     for &mi in &masters {
         let m = &obj.events[mi];
-        let Some(start) = m.start.as_ref() else { continue };
+        let Some(start) = m.start.as_ref() else {
+            continue;
+        };
         let dur = duration_of(m, start, local);
         let recurring = is_recurring(m);
         let all_day = matches!(start, When::Date(_));
@@ -491,32 +538,72 @@ fn occurrences_inner(
             .map(|(oi, _)| &obj.events[*oi])
             .collect();
 
-        // Candidate starts in the master's frame.
-        let mut starts: Vec<(When, Option<Dur>)> = Vec::new();
+        let series_uid = m.uid.clone().unwrap_or_else(|| uid.clone());
+        // Turn one candidate start (in the master's frame) into an occurrence
+        // if it survives EXDATE / overrides and overlaps the window. Returns
+        // `false` once the per-object cap is reached.
+        let handle = |w: &When, d: Option<Dur>, out: &mut Vec<Occurrence>| -> bool {
+            let Some(inst) = make_inst(w, d.unwrap_or(dur), local) else {
+                return true;
+            };
+            if m.exdates.iter().any(|x| key_matches(x, &inst.start, local)) {
+                return true;
+            }
+            if my_overrides.iter().any(|o| {
+                o.recurrence_id
+                    .as_ref()
+                    .is_some_and(|rid| key_matches(rid, &inst.start, local))
+            }) {
+                return true;
+            }
+            if overlaps(&inst, from_ts, to_ts, local) {
+                out.push(Occurrence {
+                    uid: series_uid.clone(),
+                    summary: m.summary.clone(),
+                    location: m.location.clone(),
+                    recurrence_id: recurring.then(|| render_occ(&inst.start)),
+                    start: inst.start,
+                    end: inst.end,
+                    all_day,
+                });
+            }
+            out.len() < MAX_OCCURRENCES_PER_OBJECT
+        };
+
         if let Some(r) = &m.rrule {
             let rule = model::rule_of(r, start, local);
-            let slack = TimeDelta::days(2);
-            let lo = from.naive_utc() - dur.upper_bound() - slack;
-            let hi = to.naive_utc() + slack;
-            let exp = rrule::expand(&rule, start.naive(), Some(lo), hi, MAX_OCCURRENCES_PER_OBJECT + 64, &mut budget);
-            if exp.truncated {
-                tracing::debug!(uid = %uid, "recurrence expansion truncated at its bound");
-            }
-            for n in exp.items {
-                let w = match start {
-                    When::Date(_) => When::Date(n.date()),
-                    When::DateTime(_, z) => When::DateTime(n, z.clone()),
-                };
-                starts.push((w, None));
+            // Window in the master's wall clock; 3 h covers DST shifts.
+            let wall = |t: DateTime<Utc>| match start {
+                When::DateTime(_, z) => z.at_utc(t.naive_utc(), local).naive_local(),
+                When::Date(_) => {
+                    chrono::TimeZone::from_utc_datetime(&local, &t.naive_utc()).naive_local()
+                }
+            };
+            let slack = TimeDelta::hours(3);
+            let lo = wall(from) - dur.upper_bound() - slack;
+            let hi = wall(to) + slack;
+            let truncated =
+                rrule::expand_with(&rule, start.naive(), Some(lo), hi, &mut budget, &mut |n| {
+                    let w = match start {
+                        When::Date(_) => When::Date(n.date()),
+                        When::DateTime(_, z) => When::DateTime(n, z.clone()),
+                    };
+                    handle(&w, None, &mut out)
+                });
+            if truncated {
+                tracing::debug!(uid = %uid, "recurrence expansion stopped at its work bound");
             }
         } else {
-            starts.push((start.clone(), None));
+            handle(start, None, &mut out);
         }
         for rd in &m.rdates {
             let w = to_master_frame(&rd.start, start, local);
             let d = match (&rd.end, rd.duration) {
                 (Some(e), _) => {
-                    let fake = EventComp { end: Some(e.clone()), ..m.clone() };
+                    let fake = EventComp {
+                        end: Some(e.clone()),
+                        ..m.clone()
+                    };
                     Some(duration_of(&fake, &rd.start, local))
                 }
                 (None, Some(d)) => Some(match w {
@@ -525,33 +612,11 @@ fn occurrences_inner(
                 }),
                 (None, None) => None,
             };
-            starts.push((w, d));
+            if !handle(&w, d, &mut out) {
+                break;
+            }
         }
-
-        for (w, d) in starts {
-            let Some(inst) = make_inst(&w, d.unwrap_or(dur), local) else { continue };
-            if m.exdates.iter().any(|x| key_matches(x, &inst.start, local)) {
-                continue;
-            }
-            if my_overrides
-                .iter()
-                .any(|o| o.recurrence_id.as_ref().is_some_and(|rid| key_matches(rid, &inst.start, local)))
-            {
-                continue;
-            }
-            if !overlaps(&inst, from_ts, to_ts, local) {
-                continue;
-            }
-            out.push(Occurrence {
-                uid: m.uid.clone().unwrap_or_else(|| uid.clone()),
-                summary: m.summary.clone(),
-                location: m.location.clone(),
-                recurrence_id: recurring.then(|| render_occ(&inst.start)),
-                start: inst.start,
-                end: inst.end,
-                all_day,
-            });
-        }
+        out.sort_by_key(|o| o.start.to_utc_sort_key(local));
         out.dedup_by(|a, b| a.start == b.start && a.uid == b.uid);
     }
 
@@ -562,18 +627,33 @@ fn occurrences_inner(
             continue;
         }
         let master = mi.map(|i| &obj.events[i]);
-        let Some(inst) = override_inst(o, master, local) else { continue };
+        let Some(inst) = override_inst(o, master, local) else {
+            continue;
+        };
         if !overlaps(&inst, from_ts, to_ts, local) {
             continue;
         }
-        let rid = o.recurrence_id.as_ref().map(|rid| match master.and_then(|m| m.start.as_ref()) {
-            Some(ms) => render_rid(rid, ms, local),
-            None => render_rid(rid, rid, local),
-        });
+        let rid = o
+            .recurrence_id
+            .as_ref()
+            .map(|rid| match master.and_then(|m| m.start.as_ref()) {
+                Some(ms) => render_rid(rid, ms, local),
+                None => render_rid(rid, rid, local),
+            });
         out.push(Occurrence {
-            uid: o.uid.clone().or_else(|| master.and_then(|m| m.uid.clone())).unwrap_or_else(|| uid.clone()),
-            summary: o.summary.clone().or_else(|| master.and_then(|m| m.summary.clone())),
-            location: o.location.clone().or_else(|| master.and_then(|m| m.location.clone())),
+            uid: o
+                .uid
+                .clone()
+                .or_else(|| master.and_then(|m| m.uid.clone()))
+                .unwrap_or_else(|| uid.clone()),
+            summary: o
+                .summary
+                .clone()
+                .or_else(|| master.and_then(|m| m.summary.clone())),
+            location: o
+                .location
+                .clone()
+                .or_else(|| master.and_then(|m| m.location.clone())),
             all_day: matches!(inst.start, OccTime::Date(_)),
             start: inst.start,
             end: inst.end,
@@ -612,7 +692,11 @@ fn summarize_inner(raw: &[u8]) -> Result<ObjectSummary, ParseError> {
             });
         }
         if obj.other {
-            let uid = ical.uids().next().map(str::to_string).ok_or(ParseError::MissingUid)?;
+            let uid = ical
+                .uids()
+                .next()
+                .map(str::to_string)
+                .ok_or(ParseError::MissingUid)?;
             return Ok(ObjectSummary {
                 uid,
                 summary: None,
@@ -630,10 +714,15 @@ fn summarize_inner(raw: &[u8]) -> Result<ObjectSummary, ParseError> {
     let (masters, overrides) = split(&obj.events);
     for m in &masters {
         if obj.events[*m].start.is_none() {
-            return Err(ParseError::MissingDtstart { uid: obj.events[*m].uid.clone().unwrap_or(uid.clone()) });
+            return Err(ParseError::MissingDtstart {
+                uid: obj.events[*m].uid.clone().unwrap_or(uid.clone()),
+            });
         }
     }
-    let primary = masters.first().map(|i| &obj.events[*i]).or(obj.events.first());
+    let primary = masters
+        .first()
+        .map(|i| &obj.events[*i])
+        .or(obj.events.first());
     let utc = chrono_tz::Tz::UTC;
 
     let mut lo: Option<i64> = None;
@@ -654,7 +743,9 @@ fn summarize_inner(raw: &[u8]) -> Result<ObjectSummary, ParseError> {
 
     for &mi in &masters {
         let m = &obj.events[mi];
-        let Some(start) = m.start.as_ref() else { continue };
+        let Some(start) = m.start.as_ref() else {
+            continue;
+        };
         let floating = matches!(start, When::DateTime(_, Zone::Floating));
         let dur = duration_of(m, start, utc);
         let push = |w: &When, d: Dur, lo: &mut Option<i64>, hi: &mut Option<i64>| {
@@ -671,7 +762,10 @@ fn summarize_inner(raw: &[u8]) -> Result<ObjectSummary, ParseError> {
             let w = to_master_frame(&rd.start, start, utc);
             let d = match (&rd.end, rd.duration) {
                 (Some(e), _) => {
-                    let fake = EventComp { end: Some(e.clone()), ..m.clone() };
+                    let fake = EventComp {
+                        end: Some(e.clone()),
+                        ..m.clone()
+                    };
                     duration_of(&fake, &rd.start, utc)
                 }
                 (None, Some(d)) => Dur::Nominal(d),
@@ -692,10 +786,18 @@ fn summarize_inner(raw: &[u8]) -> Result<ObjectSummary, ParseError> {
                 if count > MAX_COUNT_FOR_BOUNDS {
                     unbounded = true;
                 } else {
-                    let end = NaiveDate::from_ymd_opt(9999, 12, 31).and_then(|d| d.and_hms_opt(0, 0, 0));
+                    let end =
+                        NaiveDate::from_ymd_opt(9999, 12, 31).and_then(|d| d.and_hms_opt(0, 0, 0));
                     match end {
                         Some(end) => {
-                            let exp = rrule::expand(&rule, start.naive(), None, end, count as usize + 1, &mut budget);
+                            let exp = rrule::expand(
+                                &rule,
+                                start.naive(),
+                                None,
+                                end,
+                                count as usize + 1,
+                                &mut budget,
+                            );
                             if exp.truncated {
                                 unbounded = true;
                             } else if let Some(last) = exp.items.last() {
@@ -731,7 +833,10 @@ fn summarize_inner(raw: &[u8]) -> Result<ObjectSummary, ParseError> {
         Some(p) => (
             p.summary.clone(),
             p.location.clone(),
-            matches!(p.start.as_ref().or(p.recurrence_id.as_ref()), Some(When::Date(_))),
+            matches!(
+                p.start.as_ref().or(p.recurrence_id.as_ref()),
+                Some(When::Date(_))
+            ),
             is_recurring(p),
         ),
         None => (None, None, false, false),

@@ -75,7 +75,11 @@ pub(crate) fn naive_of(p: &PartialDateTime) -> Option<NaiveDateTime> {
 fn render_partial(p: &PartialDateTime) -> String {
     let mut s = String::new();
     let part = |v: Option<u8>| v.map(|v| format!("{v:02}")).unwrap_or_else(|| "??".into());
-    s.push_str(&p.year.map(|y| format!("{y:04}")).unwrap_or_else(|| "????".into()));
+    s.push_str(
+        &p.year
+            .map(|y| format!("{y:04}"))
+            .unwrap_or_else(|| "????".into()),
+    );
     s.push_str(&part(p.month));
     s.push_str(&part(p.day));
     if p.hour.is_some() {
@@ -90,7 +94,10 @@ fn render_partial(p: &PartialDateTime) -> String {
 fn value_text(v: &ICalendarValue) -> String {
     match v {
         ICalendarValue::PartialDateTime(p) => render_partial(p),
-        other => other.as_text().map(str::to_string).unwrap_or_else(|| format!("{other:?}")),
+        other => other
+            .as_text()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{other:?}")),
     }
 }
 
@@ -126,10 +133,19 @@ fn first_when(
     match entry.values.first() {
         Some(ICalendarValue::PartialDateTime(p)) => match when_of(p, entry, zones) {
             Some(w) => Ok(Some(w)),
-            None => Err(ParseError::InvalidDate { property: property.into(), value: render_partial(p) }),
+            None => Err(ParseError::InvalidDate {
+                property: property.into(),
+                value: render_partial(p),
+            }),
         },
-        Some(other) => Err(ParseError::InvalidDate { property: property.into(), value: value_text(other) }),
-        None => Err(ParseError::InvalidDate { property: property.into(), value: String::new() }),
+        Some(other) => Err(ParseError::InvalidDate {
+            property: property.into(),
+            value: value_text(other),
+        }),
+        None => Err(ParseError::InvalidDate {
+            property: property.into(),
+            value: String::new(),
+        }),
     }
 }
 
@@ -144,7 +160,10 @@ fn text_of(entry: &ICalendarEntry) -> Option<String> {
 
 /// Build an event from a VEVENT. Errors only for the master's DTSTART; every
 /// other unreadable property is ignored (logged) so the event stays visible.
-fn event_of(comp: &ICalendarComponent, zones: &mut ZoneResolver<'_>) -> Result<EventComp, ParseError> {
+fn event_of(
+    comp: &ICalendarComponent,
+    zones: &mut ZoneResolver<'_>,
+) -> Result<EventComp, ParseError> {
     let mut ev = EventComp {
         uid: None,
         summary: None,
@@ -164,7 +183,9 @@ fn event_of(comp: &ICalendarComponent, zones: &mut ZoneResolver<'_>) -> Result<E
     for entry in &comp.entries {
         match &entry.name {
             ICalendarProperty::Uid if ev.uid.is_none() => {
-                ev.uid = text_of(entry).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+                ev.uid = text_of(entry)
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty());
             }
             ICalendarProperty::Summary if ev.summary.is_none() => ev.summary = text_of(entry),
             ICalendarProperty::Location if ev.location.is_none() => ev.location = text_of(entry),
@@ -174,7 +195,8 @@ fn event_of(comp: &ICalendarComponent, zones: &mut ZoneResolver<'_>) -> Result<E
                     Err(e) => start_err = Some(e),
                 }
             }
-            ICalendarProperty::Dtend if ev.end.is_none() => match first_when(entry, zones, "DTEND") {
+            ICalendarProperty::Dtend if ev.end.is_none() => match first_when(entry, zones, "DTEND")
+            {
                 Ok(w) => ev.end = w,
                 Err(e) => tracing::debug!(error = %e, "ignoring unreadable DTEND"),
             },
@@ -192,17 +214,31 @@ fn event_of(comp: &ICalendarComponent, zones: &mut ZoneResolver<'_>) -> Result<E
                     match v {
                         ICalendarValue::PartialDateTime(p) => {
                             if let Some(w) = when_of(p, entry, zones) {
-                                ev.rdates.push(RDate { start: w, end: None, duration: None });
+                                ev.rdates.push(RDate {
+                                    start: w,
+                                    end: None,
+                                    duration: None,
+                                });
                             }
                         }
                         ICalendarValue::Period(ICalendarPeriod::Range { start, end }) => {
-                            if let (Some(s), Some(e)) = (when_of(start, entry, zones), when_of(end, entry, zones)) {
-                                ev.rdates.push(RDate { start: s, end: Some(e), duration: None });
+                            if let (Some(s), Some(e)) =
+                                (when_of(start, entry, zones), when_of(end, entry, zones))
+                            {
+                                ev.rdates.push(RDate {
+                                    start: s,
+                                    end: Some(e),
+                                    duration: None,
+                                });
                             }
                         }
                         ICalendarValue::Period(ICalendarPeriod::Duration { start, duration }) => {
                             if let Some(s) = when_of(start, entry, zones) {
-                                ev.rdates.push(RDate { start: s, end: None, duration: duration.to_time_delta() });
+                                ev.rdates.push(RDate {
+                                    start: s,
+                                    end: None,
+                                    duration: duration.to_time_delta(),
+                                });
                             }
                         }
                         _ => {}
@@ -224,7 +260,9 @@ fn event_of(comp: &ICalendarComponent, zones: &mut ZoneResolver<'_>) -> Result<E
                 }
             }
             ICalendarProperty::Status => {
-                if let Some(ICalendarValue::Status(ICalendarStatus::Cancelled)) = entry.values.first() {
+                if let Some(ICalendarValue::Status(ICalendarStatus::Cancelled)) =
+                    entry.values.first()
+                {
                     ev.cancelled = true;
                 } else if entry
                     .values
@@ -284,20 +322,22 @@ pub(crate) fn extract(
     if let Some(e) = first_err {
         // A broken override next to a good master is tolerated; a broken
         // master (or a lone broken VEVENT) is reported.
-        let has_master = events.iter().any(|e| e.recurrence_id.is_none() && e.start.is_some());
+        let has_master = events
+            .iter()
+            .any(|e| e.recurrence_id.is_none() && e.start.is_some());
         if !has_master {
             return Err(e);
         }
     }
-    Ok(Parsed { events, todo, other })
+    Ok(Parsed {
+        events,
+        todo,
+        other,
+    })
 }
 
 /// Build our rule from calcard's, resolving UNTIL into DTSTART's wall clock.
-pub(crate) fn rule_of(
-    r: &ICalendarRecurrenceRule,
-    start: &When,
-    local: chrono_tz::Tz,
-) -> Rule {
+pub(crate) fn rule_of(r: &ICalendarRecurrenceRule, start: &When, local: chrono_tz::Tz) -> Rule {
     let until = r.until.as_ref().and_then(|u| {
         let n = naive_of(u)?;
         if !u.has_time() {
@@ -307,8 +347,12 @@ pub(crate) fn rule_of(
         match (start, u.tz_hour) {
             (When::DateTime(_, zone), Some(h)) => {
                 let secs = i64::from(h) * 3600 + i64::from(u.tz_minute.unwrap_or(0)) * 60;
-                let utc = if u.tz_minus { n + TimeDelta::seconds(secs) } else { n - TimeDelta::seconds(secs) };
-                Some(zone.from_utc(utc, local).naive_local())
+                let utc = if u.tz_minus {
+                    n + TimeDelta::seconds(secs)
+                } else {
+                    n - TimeDelta::seconds(secs)
+                };
+                Some(zone.at_utc(utc, local).naive_local())
             }
             _ => Some(n),
         }

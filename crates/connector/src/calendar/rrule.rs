@@ -59,18 +59,58 @@ impl Rule {
             count: r.count,
             until,
             wkst: r.wkst.map(Weekday::from).unwrap_or(Weekday::Mon),
-            bysecond: r.bysecond.iter().map(|v| u32::from(*v)).filter(|v| *v < 60).collect(),
-            byminute: r.byminute.iter().map(|v| u32::from(*v)).filter(|v| *v < 60).collect(),
-            byhour: r.byhour.iter().map(|v| u32::from(*v)).filter(|v| *v < 24).collect(),
+            bysecond: r
+                .bysecond
+                .iter()
+                .map(|v| u32::from(*v))
+                .filter(|v| *v < 60)
+                .collect(),
+            byminute: r
+                .byminute
+                .iter()
+                .map(|v| u32::from(*v))
+                .filter(|v| *v < 60)
+                .collect(),
+            byhour: r
+                .byhour
+                .iter()
+                .map(|v| u32::from(*v))
+                .filter(|v| *v < 24)
+                .collect(),
             byday: r
                 .byday
                 .iter()
-                .map(|d| (d.ordwk.map(i32::from).filter(|n| *n != 0), Weekday::from(d.weekday)))
+                .map(|d| {
+                    (
+                        d.ordwk.map(i32::from).filter(|n| *n != 0),
+                        Weekday::from(d.weekday),
+                    )
+                })
                 .collect(),
-            bymonthday: r.bymonthday.iter().map(|v| i32::from(*v)).filter(|v| *v != 0).collect(),
-            byyearday: r.byyearday.iter().map(|v| i32::from(*v)).filter(|v| *v != 0).collect(),
-            byweekno: r.byweekno.iter().map(|v| i32::from(*v)).filter(|v| *v != 0).collect(),
-            bymonth: r.bymonth.iter().map(|m| u32::from(m.month())).filter(|m| (1..=12).contains(m)).collect(),
+            bymonthday: r
+                .bymonthday
+                .iter()
+                .map(|v| i32::from(*v))
+                .filter(|v| *v != 0)
+                .collect(),
+            byyearday: r
+                .byyearday
+                .iter()
+                .map(|v| i32::from(*v))
+                .filter(|v| *v != 0)
+                .collect(),
+            byweekno: r
+                .byweekno
+                .iter()
+                .map(|v| i32::from(*v))
+                .filter(|v| *v != 0)
+                .collect(),
+            bymonth: r
+                .bymonth
+                .iter()
+                .map(|m| u32::from(m.month()))
+                .filter(|m| (1..=12).contains(m))
+                .collect(),
             bysetpos: r.bysetpos.clone(),
         }
     }
@@ -145,7 +185,15 @@ impl<'a> Effective<'a> {
             v.sort_unstable();
             v.dedup();
         }
-        Effective { rule, bymonth, bymonthday, byday, hours, minutes, seconds }
+        Effective {
+            rule,
+            bymonth,
+            bymonthday,
+            byday,
+            hours,
+            minutes,
+            seconds,
+        }
     }
 
     fn day_matches(&self, d: NaiveDate) -> bool {
@@ -155,34 +203,38 @@ impl<'a> Effective<'a> {
         let year_len = if d.leap_year() { 366 } else { 365 };
         if !self.rule.byweekno.is_empty() {
             let (wk, weeks_in_year) = week_number(d, self.rule.wkst);
-            if !self
-                .rule
-                .byweekno
-                .iter()
-                .any(|n| if *n > 0 { *n == wk } else { weeks_in_year + n + 1 == wk })
-            {
+            if !self.rule.byweekno.iter().any(|n| {
+                if *n > 0 {
+                    *n == wk
+                } else {
+                    weeks_in_year + n + 1 == wk
+                }
+            }) {
                 return false;
             }
         }
         if !self.rule.byyearday.is_empty() {
             let ord = d.ordinal() as i32;
-            if !self
-                .rule
-                .byyearday
-                .iter()
-                .any(|n| if *n > 0 { *n == ord } else { year_len + n + 1 == ord })
-            {
+            if !self.rule.byyearday.iter().any(|n| {
+                if *n > 0 {
+                    *n == ord
+                } else {
+                    year_len + n + 1 == ord
+                }
+            }) {
                 return false;
             }
         }
         if !self.bymonthday.is_empty() {
             let mlen = month_len(d.year(), d.month()) as i32;
             let day = d.day() as i32;
-            if !self
-                .bymonthday
-                .iter()
-                .any(|n| if *n > 0 { *n == day } else { mlen + n + 1 == day })
-            {
+            if !self.bymonthday.iter().any(|n| {
+                if *n > 0 {
+                    *n == day
+                } else {
+                    mlen + n + 1 == day
+                }
+            }) {
                 return false;
             }
         }
@@ -199,14 +251,19 @@ impl<'a> Effective<'a> {
                     Some(n) if positional => {
                         let (idx, total) = if in_month {
                             let idx = (d.day() as i32 - 1) / 7 + 1;
-                            let total = idx + (month_len(d.year(), d.month()) as i32 - d.day() as i32) / 7;
+                            let total =
+                                idx + (month_len(d.year(), d.month()) as i32 - d.day() as i32) / 7;
                             (idx, total)
                         } else {
                             let idx = (d.ordinal() as i32 - 1) / 7 + 1;
                             let total = idx + (year_len - d.ordinal() as i32) / 7;
                             (idx, total)
                         };
-                        if *n > 0 { *n == idx } else { total + n + 1 == idx }
+                        if *n > 0 {
+                            *n == idx
+                        } else {
+                            total + n + 1 == idx
+                        }
                     }
                     _ => true,
                 }
@@ -220,8 +277,15 @@ impl<'a> Effective<'a> {
 }
 
 fn month_len(year: i32, month: u32) -> u32 {
-    let (ny, nm) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
-    match (NaiveDate::from_ymd_opt(ny, nm, 1), NaiveDate::from_ymd_opt(year, month, 1)) {
+    let (ny, nm) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
+    match (
+        NaiveDate::from_ymd_opt(ny, nm, 1),
+        NaiveDate::from_ymd_opt(year, month, 1),
+    ) {
         (Some(a), Some(b)) => (a - b).num_days() as u32,
         _ => 31,
     }
@@ -239,7 +303,11 @@ fn week_number(d: NaiveDate, wkst: Weekday) -> (i32, i32) {
             % 7;
         let start = jan1 - TimeDelta::days(offset);
         // If the week containing Jan 1 has fewer than 4 days in the year, week 1 starts a week later.
-        Some(if 7 - offset < 4 { start + TimeDelta::days(7) } else { start })
+        Some(if 7 - offset < 4 {
+            start + TimeDelta::days(7)
+        } else {
+            start
+        })
     };
     let (Some(this), Some(next)) = (week1_start(year), week1_start(year + 1)) else {
         return (0, 52);
@@ -252,7 +320,8 @@ fn week_number(d: NaiveDate, wkst: Weekday) -> (i32, i32) {
 }
 
 fn week_start(d: NaiveDate, wkst: Weekday) -> NaiveDate {
-    let back = (7 + d.weekday().num_days_from_monday() as i64 - wkst.num_days_from_monday() as i64) % 7;
+    let back =
+        (7 + d.weekday().num_days_from_monday() as i64 - wkst.num_days_from_monday() as i64) % 7;
     d - TimeDelta::days(back)
 }
 
@@ -275,7 +344,9 @@ fn period_base(dt: NaiveDateTime, freq: Freq, wkst: Weekday) -> Option<NaiveDate
 fn period_nth(base: NaiveDateTime, freq: Freq, n: u64) -> Option<NaiveDateTime> {
     let n_i64 = i64::try_from(n).ok()?;
     match freq {
-        Freq::Yearly => base.checked_add_months(Months::new(u32::try_from(n.checked_mul(12)?).ok()?)),
+        Freq::Yearly => {
+            base.checked_add_months(Months::new(u32::try_from(n.checked_mul(12)?).ok()?))
+        }
         Freq::Monthly => base.checked_add_months(Months::new(u32::try_from(n).ok()?)),
         Freq::Weekly => base.checked_add_signed(TimeDelta::try_days(n_i64.checked_mul(7)?)?),
         Freq::Daily => base.checked_add_signed(TimeDelta::try_days(n_i64)?),
@@ -294,7 +365,8 @@ fn units_between(base: NaiveDateTime, target: NaiveDateTime, freq: Freq) -> u64 
     let units = match freq {
         Freq::Yearly => i64::from(target.year() - base.year()),
         Freq::Monthly => {
-            i64::from(target.year() - base.year()) * 12 + i64::from(target.month()) - i64::from(base.month())
+            i64::from(target.year() - base.year()) * 12 + i64::from(target.month())
+                - i64::from(base.month())
         }
         Freq::Weekly => (target - base).num_days() / 7,
         Freq::Daily => (target - base).num_days(),
@@ -330,21 +402,54 @@ pub(crate) fn expand(
     max: usize,
     budget: &mut u64,
 ) -> Expansion {
-    let mut out = Expansion::default();
+    let mut items = Vec::new();
+    if max == 0 {
+        return Expansion {
+            items,
+            truncated: true,
+        };
+    }
+    let mut hit_max = false;
+    let truncated = expand_with(rule, dtstart, range_start, range_end, budget, &mut |t| {
+        items.push(t);
+        if items.len() >= max {
+            hit_max = true;
+            false
+        } else {
+            true
+        }
+    });
+    Expansion {
+        items,
+        truncated: truncated || hit_max,
+    }
+}
+
+/// Streaming form of [`expand`]: `on_item` is called for every instance in
+/// range, in ascending order, and returns `false` to stop. Returns `true` when
+/// the work budget ran out before the rule or range was exhausted.
+pub(crate) fn expand_with(
+    rule: &Rule,
+    dtstart: NaiveDateTime,
+    range_start: Option<NaiveDateTime>,
+    range_end: NaiveDateTime,
+    budget: &mut u64,
+    on_item: &mut dyn FnMut(NaiveDateTime) -> bool,
+) -> bool {
     let eff = Effective::new(rule, dtstart);
     let in_range = |t: NaiveDateTime| range_start.is_none_or(|s| t >= s) && t < range_end;
     let interval = u64::from(rule.interval.max(1));
 
     // DTSTART is always the first instance.
     let mut emitted: u64 = 1;
-    if in_range(dtstart) && max > 0 {
-        out.items.push(dtstart);
+    if in_range(dtstart) && !on_item(dtstart) {
+        return false;
     }
-    if rule.count == Some(1) || rule.count == Some(0) || max == 0 {
-        return out;
+    if rule.count == Some(1) || rule.count == Some(0) {
+        return false;
     }
     let Some(base) = period_base(dtstart, rule.freq, rule.wkst) else {
-        return out;
+        return false;
     };
 
     // Skip ahead to (one period before) the period containing range_start.
@@ -364,36 +469,44 @@ pub(crate) fn expand(
     }
     if let Some(count) = rule.count {
         if emitted >= u64::from(count) {
-            return out;
+            return false;
         }
     }
 
     let sub_daily = rule.freq >= Freq::Hourly;
     loop {
         if *budget == 0 {
-            out.truncated = true;
-            return out;
+            return true;
         }
         *budget -= 1;
         let Some(units) = k.checked_mul(interval) else {
-            return out;
+            return false;
         };
         let Some(pstart) = period_nth(base, rule.freq, units) else {
-            return out;
+            return false;
         };
         if pstart >= range_end {
-            return out;
+            return false;
         }
         if rule.until.is_some_and(|u| pstart > u) {
-            return out;
+            return false;
         }
 
         // Sub-daily frequencies: skip whole days / hours / minutes that cannot match.
         if sub_daily {
             let next_boundary = if !eff.day_matches(pstart.date()) {
-                pstart.date().succ_opt().and_then(|d| d.and_hms_opt(0, 0, 0))
-            } else if rule.freq > Freq::Hourly && !eff.rule.byhour.is_empty() && !eff.rule.byhour.contains(&pstart.hour()) {
-                pstart.with_minute(0).and_then(|t| t.with_second(0)).map(|t| t + TimeDelta::hours(1))
+                pstart
+                    .date()
+                    .succ_opt()
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+            } else if rule.freq > Freq::Hourly
+                && !eff.rule.byhour.is_empty()
+                && !eff.rule.byhour.contains(&pstart.hour())
+            {
+                pstart
+                    .with_minute(0)
+                    .and_then(|t| t.with_second(0))
+                    .map(|t| t + TimeDelta::hours(1))
             } else if rule.freq > Freq::Minutely
                 && !eff.rule.byminute.is_empty()
                 && !eff.rule.byminute.contains(&pstart.minute())
@@ -408,7 +521,10 @@ pub(crate) fn expand(
                 k = next_k.max(k + 1);
                 continue;
             }
-            if rule.freq == Freq::Hourly && !eff.rule.byhour.is_empty() && !eff.rule.byhour.contains(&pstart.hour()) {
+            if rule.freq == Freq::Hourly
+                && !eff.rule.byhour.is_empty()
+                && !eff.rule.byhour.contains(&pstart.hour())
+            {
                 k += 1;
                 continue;
             }
@@ -483,7 +599,9 @@ pub(crate) fn expand(
                 .filter_map(|p| {
                     let p = i64::from(*p);
                     let idx = if p > 0 { p - 1 } else { len + p };
-                    usize::try_from(idx).ok().and_then(|i| candidates.get(i).copied())
+                    usize::try_from(idx)
+                        .ok()
+                        .and_then(|i| candidates.get(i).copied())
                 })
                 .collect();
             picked.sort_unstable();
@@ -496,19 +614,15 @@ pub(crate) fn expand(
                 continue;
             }
             if rule.until.is_some_and(|u| c > u) {
-                return out;
+                return false;
             }
             emitted += 1;
-            if in_range(c) {
-                out.items.push(c);
-                if out.items.len() >= max {
-                    out.truncated = true;
-                    return out;
-                }
+            if in_range(c) && !on_item(c) {
+                return false;
             }
             if let Some(count) = rule.count {
                 if emitted >= u64::from(count) {
-                    return out;
+                    return false;
                 }
             }
         }
@@ -559,17 +673,28 @@ mod tests {
         r.count = Some(4);
         assert_eq!(
             run(&r, "2026-01-12 10:00:00", "2027-01-01 00:00:00"),
-            ["2026-01-12 10:00", "2026-01-30 10:00", "2026-02-09 10:00", "2026-02-27 10:00"]
+            [
+                "2026-01-12 10:00",
+                "2026-01-30 10:00",
+                "2026-02-09 10:00",
+                "2026-02-27 10:00"
+            ]
         );
     }
 
     #[test]
     fn monthly_last_weekday_via_bysetpos() {
         let mut r = rule(Freq::Monthly);
-        r.byday = [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri]
-            .into_iter()
-            .map(|d| (None, d))
-            .collect();
+        r.byday = [
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+        ]
+        .into_iter()
+        .map(|d| (None, d))
+        .collect();
         r.bysetpos = vec![-1];
         r.count = Some(3);
         assert_eq!(
@@ -584,7 +709,12 @@ mod tests {
         r.count = Some(4);
         assert_eq!(
             run(&r, "2026-01-31 09:00:00", "2027-01-01 00:00:00"),
-            ["2026-01-31 09:00", "2026-03-31 09:00", "2026-05-31 09:00", "2026-07-31 09:00"]
+            [
+                "2026-01-31 09:00",
+                "2026-03-31 09:00",
+                "2026-05-31 09:00",
+                "2026-07-31 09:00"
+            ]
         );
     }
 
@@ -629,7 +759,12 @@ mod tests {
         r.until = Some(dt("2026-01-31 23:59:59"));
         assert_eq!(
             run(&r, "2026-01-06 18:00:00", "2027-01-01 00:00:00"),
-            ["2026-01-06 18:00", "2026-01-08 18:00", "2026-01-20 18:00", "2026-01-22 18:00"]
+            [
+                "2026-01-06 18:00",
+                "2026-01-08 18:00",
+                "2026-01-20 18:00",
+                "2026-01-22 18:00"
+            ]
         );
     }
 
@@ -641,7 +776,13 @@ mod tests {
         r.count = Some(5);
         assert_eq!(
             run(&r, "2026-03-01 09:00:00", "2027-01-01 00:00:00"),
-            ["2026-03-01 09:00", "2026-03-01 09:30", "2026-03-01 17:00", "2026-03-01 17:30", "2026-03-02 09:00"]
+            [
+                "2026-03-01 09:00",
+                "2026-03-01 09:30",
+                "2026-03-01 17:00",
+                "2026-03-01 17:30",
+                "2026-03-02 09:00"
+            ]
         );
     }
 
@@ -652,7 +793,16 @@ mod tests {
         r.byday = vec![(None, Weekday::Sat)];
         // 2026-03-02 is a Monday; first Saturday is 03-07.
         let got = run(&r, "2026-03-02 00:00:00", "2026-03-08 00:00:00");
-        assert_eq!(got, ["2026-03-02 00:00", "2026-03-07 00:00", "2026-03-07 06:00", "2026-03-07 12:00", "2026-03-07 18:00"]);
+        assert_eq!(
+            got,
+            [
+                "2026-03-02 00:00",
+                "2026-03-07 00:00",
+                "2026-03-07 06:00",
+                "2026-03-07 12:00",
+                "2026-03-07 18:00"
+            ]
+        );
     }
 
     #[test]
@@ -681,7 +831,15 @@ mod tests {
         r.count = Some(100);
         let start = dt("2026-01-01 09:00:00");
         let mut b = 1_000_000;
-        let got = expand(&r, start, Some(dt("2026-04-01 00:00:00")), dt("2027-01-01 00:00:00"), 1000, &mut b).items;
+        let got = expand(
+            &r,
+            start,
+            Some(dt("2026-04-01 00:00:00")),
+            dt("2027-01-01 00:00:00"),
+            1000,
+            &mut b,
+        )
+        .items;
         // Instances 1..=100 run Jan 1 .. Apr 10.
         assert_eq!(got.len(), 10);
         assert_eq!(got.last().copied(), Some(dt("2026-04-10 09:00:00")));

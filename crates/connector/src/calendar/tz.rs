@@ -7,12 +7,8 @@
 //! object's own VTIMEZONE observances. Anything else is floating.
 
 use super::rrule::{self, Rule};
-use calcard::icalendar::{
-    ICalendar, ICalendarComponentType, ICalendarProperty, ICalendarValue,
-};
-use chrono::{
-    DateTime, FixedOffset, LocalResult, NaiveDateTime, Offset, TimeDelta, TimeZone, Utc,
-};
+use calcard::icalendar::{ICalendar, ICalendarComponentType, ICalendarProperty, ICalendarValue};
+use chrono::{DateTime, FixedOffset, LocalResult, NaiveDateTime, Offset, TimeDelta, TimeZone, Utc};
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -32,20 +28,25 @@ impl Zone {
     /// Wall-clock time in this zone → instant with the offset in effect.
     /// Times in a DST gap move forward (RFC 5545 §3.3.5); ambiguous times take
     /// the earlier instant.
-    pub(crate) fn localize(&self, naive: NaiveDateTime, local: chrono_tz::Tz) -> DateTime<FixedOffset> {
+    pub(crate) fn localize(
+        &self,
+        naive: NaiveDateTime,
+        local: chrono_tz::Tz,
+    ) -> DateTime<FixedOffset> {
         match self {
             Zone::Floating => localize_tz(&local, naive),
             Zone::Iana(tz) => localize_tz(tz, naive),
             Zone::Fixed(off) => localize_tz(off, naive),
             Zone::Rules(rules) => {
-                let off = FixedOffset::east_opt(rules.offset_at_local(naive)).unwrap_or(utc_offset());
+                let off =
+                    FixedOffset::east_opt(rules.offset_at_local(naive)).unwrap_or(utc_offset());
                 localize_tz(&off, naive)
             }
         }
     }
 
     /// Instant → wall-clock representation in this zone.
-    pub(crate) fn from_utc(&self, utc: NaiveDateTime, local: chrono_tz::Tz) -> DateTime<FixedOffset> {
+    pub(crate) fn at_utc(&self, utc: NaiveDateTime, local: chrono_tz::Tz) -> DateTime<FixedOffset> {
         match self {
             Zone::Floating => local.from_utc_datetime(&utc).fixed_offset(),
             Zone::Iana(tz) => tz.from_utc_datetime(&utc).fixed_offset(),
@@ -53,7 +54,8 @@ impl Zone {
             Zone::Rules(rules) => {
                 // Approximation: look up with the standard offset applied.
                 let guess = utc + TimeDelta::seconds(i64::from(rules.offset_at_local(utc)));
-                let off = FixedOffset::east_opt(rules.offset_at_local(guess)).unwrap_or(utc_offset());
+                let off =
+                    FixedOffset::east_opt(rules.offset_at_local(guess)).unwrap_or(utc_offset());
                 off.from_utc_datetime(&utc)
             }
         }
@@ -101,9 +103,15 @@ impl VtzRules {
     pub(crate) fn offset_at_local(&self, t: NaiveDateTime) -> i32 {
         let idx = self.transitions.partition_point(|tr| tr.onset_local <= t);
         if idx == 0 {
-            self.transitions.first().map(|tr| tr.offset_from).unwrap_or(0)
+            self.transitions
+                .first()
+                .map(|tr| tr.offset_from)
+                .unwrap_or(0)
         } else {
-            self.transitions.get(idx - 1).map(|tr| tr.offset_to).unwrap_or(0)
+            self.transitions
+                .get(idx - 1)
+                .map(|tr| tr.offset_to)
+                .unwrap_or(0)
         }
     }
 }
@@ -154,7 +162,10 @@ impl<'a> ZoneResolver<'a> {
         if let Some(rules) = self.vtimezone_rules(raw, name) {
             return Zone::Rules(Arc::new(rules));
         }
-        tracing::debug!(tzid = raw, "unknown TZID without usable VTIMEZONE; treating as floating");
+        tracing::debug!(
+            tzid = raw,
+            "unknown TZID without usable VTIMEZONE; treating as floating"
+        );
         Zone::Floating
     }
 
@@ -164,9 +175,10 @@ impl<'a> ZoneResolver<'a> {
             c.component_type == ICalendarComponentType::VTimezone
                 && c.entries.iter().any(|e| {
                     e.name == ICalendarProperty::Tzid
-                        && e.values.first().and_then(|v| v.as_text()).is_some_and(|t| {
-                            t == raw || clean_tzid(t) == name
-                        })
+                        && e.values
+                            .first()
+                            .and_then(|v| v.as_text())
+                            .is_some_and(|t| t == raw || clean_tzid(t) == name)
                 })
         })?;
         let mut transitions = Vec::new();
@@ -237,7 +249,11 @@ impl<'a> ZoneResolver<'a> {
             }
             onsets.extend(rdates);
             for onset in onsets {
-                transitions.push(Transition { onset_local: onset, offset_to: to, offset_from: from });
+                transitions.push(Transition {
+                    onset_local: onset,
+                    offset_to: to,
+                    offset_from: from,
+                });
             }
         }
         if transitions.is_empty() {
@@ -292,7 +308,9 @@ pub(crate) fn resolve_name(name: &str) -> Option<Zone> {
 /// inverted POSIX `Etc/GMT-4` sense).
 pub(crate) fn parse_gmt_offset(name: &str) -> Option<FixedOffset> {
     let upper = name.trim().to_ascii_uppercase();
-    let rest = upper.strip_prefix("GMT").or_else(|| upper.strip_prefix("UTC"))?;
+    let rest = upper
+        .strip_prefix("GMT")
+        .or_else(|| upper.strip_prefix("UTC"))?;
     if rest.is_empty() {
         return FixedOffset::east_opt(0);
     }
@@ -309,7 +327,10 @@ pub(crate) fn parse_gmt_offset(name: &str) -> Option<FixedOffset> {
         (digits.parse::<i32>().ok()?, 0)
     } else {
         let split = digits.len() - 2;
-        (digits[..split].parse::<i32>().ok()?, digits[split..].parse::<i32>().ok()?)
+        (
+            digits[..split].parse::<i32>().ok()?,
+            digits[split..].parse::<i32>().ok()?,
+        )
     };
     if h > 14 || m > 59 {
         return None;
@@ -439,10 +460,22 @@ mod tests {
 
     #[test]
     fn gmt_offsets_parse_as_fixed_offsets() {
-        assert_eq!(parse_gmt_offset("GMT-0400").map(|o| o.local_minus_utc()), Some(-4 * 3600));
-        assert_eq!(parse_gmt_offset("GMT+0530").map(|o| o.local_minus_utc()), Some(5 * 3600 + 1800));
-        assert_eq!(parse_gmt_offset("UTC+01:00").map(|o| o.local_minus_utc()), Some(3600));
-        assert_eq!(parse_gmt_offset("GMT").map(|o| o.local_minus_utc()), Some(0));
+        assert_eq!(
+            parse_gmt_offset("GMT-0400").map(|o| o.local_minus_utc()),
+            Some(-4 * 3600)
+        );
+        assert_eq!(
+            parse_gmt_offset("GMT+0530").map(|o| o.local_minus_utc()),
+            Some(5 * 3600 + 1800)
+        );
+        assert_eq!(
+            parse_gmt_offset("UTC+01:00").map(|o| o.local_minus_utc()),
+            Some(3600)
+        );
+        assert_eq!(
+            parse_gmt_offset("GMT").map(|o| o.local_minus_utc()),
+            Some(0)
+        );
         assert!(parse_gmt_offset("GMT Standard Time").is_none());
         assert!(parse_gmt_offset("Europe/Berlin").is_none());
     }
@@ -454,7 +487,13 @@ mod tests {
             "/freeassociation.sourceforge.net/Tzfile/Europe/Berlin",
             "/softwarestudio.org/Olson_20011030_5/Europe/Berlin",
         ] {
-            assert!(matches!(trailing_area_city(name), Some(Zone::Iana(chrono_tz::Tz::Europe__Berlin))), "{name}");
+            assert!(
+                matches!(
+                    trailing_area_city(name),
+                    Some(Zone::Iana(chrono_tz::Tz::Europe__Berlin))
+                ),
+                "{name}"
+            );
         }
         assert!(matches!(
             trailing_area_city("/citadel.org/20190914_1/America/Argentina/Buenos_Aires"),

@@ -82,7 +82,10 @@ fn httpdate_parse(v: &str) -> Option<std::time::SystemTime> {
 
 fn body_start(body: &[u8]) -> &[u8] {
     let b = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
     &b[start..b.len().min(start + 512)]
 }
 
@@ -93,9 +96,11 @@ fn looks_like_html(body: &[u8]) -> bool {
 
 fn html_what(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(64 * 1024)]).to_ascii_lowercase();
-    if ["sign in", "sign-in", "signin", "idmsa", "login", "log in", "password"]
-        .iter()
-        .any(|w| text.contains(w))
+    if [
+        "sign in", "sign-in", "signin", "idmsa", "login", "log in", "password",
+    ]
+    .iter()
+    .any(|w| text.contains(w))
     {
         "the server answered with a sign-in page instead of calendar data".into()
     } else {
@@ -145,8 +150,9 @@ pub fn classify(resp: &RawResponse, expect: Expect) -> Classification {
                     let start = body_start(&resp.body);
                     if start.is_empty() {
                         Classification::NotDav {
-                            what: "the server sent an empty answer where calendar data was expected"
-                                .into(),
+                            what:
+                                "the server sent an empty answer where calendar data was expected"
+                                    .into(),
                         }
                     } else if !start.starts_with(b"<") {
                         Classification::NotDav {
@@ -195,7 +201,10 @@ mod tests {
             &[
                 ("server", "AppleHttpServer/b866cf47a603"),
                 ("www-authenticate", "Basic realm=\"MMCalDav\""),
-                ("www-authenticate", "X-MobileMe-AuthToken realm=\"MMCalDav\""),
+                (
+                    "www-authenticate",
+                    "X-MobileMe-AuthToken realm=\"MMCalDav\"",
+                ),
                 ("x-apple-request-uuid", "1b0e-42"),
                 ("content-length", "0"),
             ],
@@ -222,7 +231,10 @@ mod tests {
             ],
             "<html>Unauthorized</html>",
         );
-        assert!(matches!(classify(&r, Expect::Multistatus), Classification::Rejected { .. }));
+        assert!(matches!(
+            classify(&r, Expect::Multistatus),
+            Classification::Rejected { .. }
+        ));
     }
 
     #[test]
@@ -243,7 +255,10 @@ mod tests {
         let r = resp(429, &[], "");
         assert!(matches!(
             classify(&r, Expect::Multistatus),
-            Classification::Throttled { status: 429, retry_after: None }
+            Classification::Throttled {
+                status: 429,
+                retry_after: None
+            }
         ));
     }
 
@@ -259,12 +274,18 @@ mod tests {
 
     #[test]
     fn icloud_2_7_421_is_misdirected() {
-        assert_eq!(classify(&resp(421, &[], ""), Expect::Multistatus), Classification::Misdirected);
+        assert_eq!(
+            classify(&resp(421, &[], ""), Expect::Multistatus),
+            Classification::Misdirected
+        );
     }
 
     #[test]
     fn icloud_2_8_403_is_per_object_not_auth() {
-        assert_eq!(classify(&resp(403, &[], ""), Expect::Object), Classification::Forbidden);
+        assert_eq!(
+            classify(&resp(403, &[], ""), Expect::Object),
+            Classification::Forbidden
+        );
     }
 
     #[test]
@@ -282,11 +303,27 @@ mod tests {
 
     #[test]
     fn empty_or_non_xml_200_where_multistatus_expected_is_not_dav() {
-        assert!(matches!(classify(&resp(200, &[], ""), Expect::Multistatus), Classification::NotDav { .. }));
-        assert!(matches!(classify(&resp(207, &[], "   "), Expect::Multistatus), Classification::NotDav { .. }));
-        assert!(matches!(classify(&resp(207, &[], "{\"a\":1}"), Expect::Multistatus), Classification::NotDav { .. }));
+        assert!(matches!(
+            classify(&resp(200, &[], ""), Expect::Multistatus),
+            Classification::NotDav { .. }
+        ));
+        assert!(matches!(
+            classify(&resp(207, &[], "   "), Expect::Multistatus),
+            Classification::NotDav { .. }
+        ));
+        assert!(matches!(
+            classify(&resp(207, &[], "{\"a\":1}"), Expect::Multistatus),
+            Classification::NotDav { .. }
+        ));
         assert_eq!(
-            classify(&resp(207, &[], "\u{feff}<?xml version=\"1.0\"?><multistatus xmlns=\"DAV:\"/>"), Expect::Multistatus),
+            classify(
+                &resp(
+                    207,
+                    &[],
+                    "\u{feff}<?xml version=\"1.0\"?><multistatus xmlns=\"DAV:\"/>"
+                ),
+                Expect::Multistatus
+            ),
             Classification::Ok
         );
     }
@@ -294,10 +331,19 @@ mod tests {
     #[test]
     fn redirect_and_5xx_and_404() {
         assert!(matches!(
-            classify(&resp(302, &[("location", "https://idmsa.apple.com/")], ""), Expect::Multistatus),
+            classify(
+                &resp(302, &[("location", "https://idmsa.apple.com/")], ""),
+                Expect::Multistatus
+            ),
             Classification::Redirect { location: Some(_) }
         ));
-        assert_eq!(classify(&resp(500, &[], ""), Expect::Multistatus), Classification::Transient { status: 500 });
-        assert_eq!(classify(&resp(404, &[], ""), Expect::Object), Classification::NotFound);
+        assert_eq!(
+            classify(&resp(500, &[], ""), Expect::Multistatus),
+            Classification::Transient { status: 500 }
+        );
+        assert_eq!(
+            classify(&resp(404, &[], ""), Expect::Object),
+            Classification::NotFound
+        );
     }
 }

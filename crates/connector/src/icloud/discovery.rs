@@ -38,7 +38,13 @@ fn registrable(host: &str) -> String {
     if labels.len() == 3 && labels[0] == "cn" && labels[1] == "com" {
         format!("{}.{}.{}", labels[2], labels[1], labels[0])
     } else {
-        labels.iter().take(2).rev().cloned().collect::<Vec<_>>().join(".")
+        labels
+            .iter()
+            .take(2)
+            .rev()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(".")
     }
 }
 
@@ -60,7 +66,9 @@ fn numeric_first_segment(u: &Url) -> Option<String> {
 }
 
 async fn principal(session: &Session, server: &Url) -> Result<Url> {
-    let req = CurrentUserPrincipal { url: server.clone() };
+    let req = CurrentUserPrincipal {
+        url: server.clone(),
+    };
     let first = session.send(&req.request(), Expect::Multistatus).await;
     let resp = match first {
         Ok(r) => r,
@@ -71,7 +79,9 @@ async fn principal(session: &Session, server: &Url) -> Result<Url> {
                 .map_err(|e| Error::Usage(format!("bad server URL {server}: {e}")))?;
             let req = CurrentUserPrincipal { url: wk };
             let r = session.send(&req.request(), Expect::Multistatus).await?;
-            return req.parse(&r).map_err(|e| dav_error(e, "current-user-principal"));
+            return req
+                .parse(&r)
+                .map_err(|e| dav_error(e, "current-user-principal"));
         }
         Err(e) => return Err(e),
     };
@@ -82,9 +92,11 @@ async fn principal(session: &Session, server: &Url) -> Result<Url> {
 /// Maps a parse failure to the engine error with the step named.
 pub fn dav_error(e: caldav::DavError, step: &str) -> Error {
     match e {
-        caldav::DavError::Xml(caldav::XmlError::NotMultistatus { snippet }) => Error::NotDav(format!(
-            "the server's answer to {step} is not calendar data (it starts with {snippet:?})"
-        )),
+        caldav::DavError::Xml(caldav::XmlError::NotMultistatus { snippet }) => {
+            Error::NotDav(format!(
+                "the server's answer to {step} is not calendar data (it starts with {snippet:?})"
+            ))
+        }
         caldav::DavError::Xml(x @ caldav::XmlError::Malformed { .. }) => Error::Transient(format!(
             "the server's answer to {step} is not well-formed XML ({x}); nothing was changed"
         )),
@@ -103,7 +115,9 @@ pub async fn discover(session: &Session, server: &Url) -> Result<Discovered> {
     let home_req = CalendarHomeSet {
         principal: principal.clone(),
     };
-    let r = session.send(&home_req.request(), Expect::Multistatus).await?;
+    let r = session
+        .send(&home_req.request(), Expect::Multistatus)
+        .await?;
     let home = home_req
         .parse(&r)
         .map_err(|e| dav_error(e, "calendar-home-set"))?;
@@ -155,20 +169,41 @@ mod tests {
     #[test]
     fn icloud_1_3_partition_hosts_share_the_trust_domain() {
         let c = Url::parse("https://caldav.icloud.com/").unwrap();
-        assert!(same_trust_domain(&c, &Url::parse("https://p62-caldav.icloud.com:443/1/calendars/").unwrap()));
-        assert!(!same_trust_domain(&c, &Url::parse("https://evil.example.com/").unwrap()));
-        assert!(!same_trust_domain(&c, &Url::parse("https://icloud.com.evil.net/").unwrap()));
+        assert!(same_trust_domain(
+            &c,
+            &Url::parse("https://p62-caldav.icloud.com:443/1/calendars/").unwrap()
+        ));
+        assert!(!same_trust_domain(
+            &c,
+            &Url::parse("https://evil.example.com/").unwrap()
+        ));
+        assert!(!same_trust_domain(
+            &c,
+            &Url::parse("https://icloud.com.evil.net/").unwrap()
+        ));
         let cn = Url::parse("https://caldav.icloud.com.cn/").unwrap();
-        assert!(same_trust_domain(&cn, &Url::parse("https://p12-caldav.icloud.com.cn/").unwrap()));
+        assert!(same_trust_domain(
+            &cn,
+            &Url::parse("https://p12-caldav.icloud.com.cn/").unwrap()
+        ));
         let l = Url::parse("http://127.0.0.1:5232/").unwrap();
-        assert!(same_trust_domain(&l, &Url::parse("http://127.0.0.1:6000/").unwrap()));
-        assert!(!same_trust_domain(&l, &Url::parse("http://example.com/").unwrap()));
+        assert!(same_trust_domain(
+            &l,
+            &Url::parse("http://127.0.0.1:6000/").unwrap()
+        ));
+        assert!(!same_trust_domain(
+            &l,
+            &Url::parse("http://example.com/").unwrap()
+        ));
     }
 
     #[test]
     fn icloud_1_4_dsid_comes_from_the_path_not_the_host() {
         let u = Url::parse("https://p62-caldav.icloud.com:443/17149682/calendars/").unwrap();
         assert_eq!(numeric_first_segment(&u).as_deref(), Some("17149682"));
-        assert_eq!(numeric_first_segment(&Url::parse("http://x/bench/").unwrap()), None);
+        assert_eq!(
+            numeric_first_segment(&Url::parse("http://x/bench/").unwrap()),
+            None
+        );
     }
 }

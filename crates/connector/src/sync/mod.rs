@@ -97,13 +97,24 @@ fn is_account_level(e: &Error) -> bool {
     )
 }
 
-async fn listing_full(session: &Session, url: &Url, mode: &str) -> Result<(Listing, Option<String>)> {
+async fn listing_full(
+    session: &Session,
+    url: &Url,
+    mode: &str,
+) -> Result<(Listing, Option<String>)> {
     if mode == "etag-listing" {
         let req = ListEtags { url: url.clone() };
         let r = session.send(&req.request(), Expect::Multistatus).await?;
-        let items = req.parse(&r).map_err(|e| dav_error(e, "the etag listing"))?;
+        let items = req
+            .parse(&r)
+            .map_err(|e| dav_error(e, "the etag listing"))?;
         return Ok((
-            Listing::Full(items.into_iter().map(|i| (i.url.path().to_owned(), i.etag)).collect()),
+            Listing::Full(
+                items
+                    .into_iter()
+                    .map(|i| (i.url.path().to_owned(), i.etag))
+                    .collect(),
+            ),
             None,
         ));
     }
@@ -120,14 +131,23 @@ async fn listing_full(session: &Session, url: &Url, mode: &str) -> Result<(Listi
         )));
     }
     Ok((
-        Listing::Full(res.changed.into_iter().map(|i| (i.url.path().to_owned(), i.etag)).collect()),
+        Listing::Full(
+            res.changed
+                .into_iter()
+                .map(|i| (i.url.path().to_owned(), i.etag))
+                .collect(),
+        ),
         res.token,
     ))
 }
 
 /// Lists a calendar, following the fallback rules. Returns the listing, the new token, and the mode
 /// that worked.
-async fn list(session: &Session, cal: &CalendarRow, url: &Url) -> Result<(Listing, Option<String>, String)> {
+async fn list(
+    session: &Session,
+    cal: &CalendarRow,
+    url: &Url,
+) -> Result<(Listing, Option<String>, String)> {
     if cal.sync_mode == "sync-collection" {
         if let Some(tok) = &cal.sync_token {
             let req = SyncCollection {
@@ -157,7 +177,9 @@ async fn list(session: &Session, cal: &CalendarRow, url: &Url) -> Result<(Listin
                 Err(e) if is_account_level(&e) => return Err(e),
                 // QUIRK(icloud §3.2): an expired token may be 403/409/410/412 with or without
                 // valid-sync-token; any failure of the token-carrying request → one token-less pass.
-                Err(e) => tracing::info!(calendar = %cal.path, "sync token refused ({e}); listing everything once"),
+                Err(e) => {
+                    tracing::info!(calendar = %cal.path, "sync token refused ({e}); listing everything once")
+                }
             }
         }
         match listing_full(session, url, "sync-collection").await {
@@ -190,11 +212,15 @@ async fn fetch_batch(
         url: url.clone(),
         hrefs: urls,
     };
-    let (class, r) = session.send_allowing(&req.request(), Expect::Multistatus).await?;
+    let (class, r) = session
+        .send_allowing(&req.request(), Expect::Multistatus)
+        .await?;
     if class != Classification::Ok {
         return Err(session::status_error(&class, &r));
     }
-    let items = req.parse(&r).map_err(|e| dav_error(e, "calendar-multiget"))?;
+    let items = req
+        .parse(&r)
+        .map_err(|e| dav_error(e, "calendar-multiget"))?;
     let missing = req.missing(&items).len();
     let parsed = tokio::task::spawn_blocking(move || {
         let mut objects = Vec::new();
@@ -256,7 +282,9 @@ pub async fn sync_calendar(
     // Nothing changed since the last complete pass: ctag and token as stored.
     if cal.ctag.is_some()
         && cal.ctag == info.ctag
-        && (info.sync_token.is_none() || info.sync_token == cal.sync_token || cal.sync_mode != "sync-collection")
+        && (info.sync_token.is_none()
+            || info.sync_token == cal.sync_token
+            || cal.sync_mode != "sync-collection")
     {
         let report = CalendarReport {
             unchanged: true,
@@ -350,8 +378,16 @@ pub async fn sync_calendar(
     lock(cache).finish_pass(
         cal.id,
         &plan.delete,
-        if complete { token.as_deref() } else { cal.sync_token.as_deref() },
-        if complete { info.ctag.as_deref() } else { cal.ctag.as_deref() },
+        if complete {
+            token.as_deref()
+        } else {
+            cal.sync_token.as_deref()
+        },
+        if complete {
+            info.ctag.as_deref()
+        } else {
+            cal.ctag.as_deref()
+        },
         &now,
     )?;
     report.deleted = plan.delete.len();

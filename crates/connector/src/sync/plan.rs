@@ -61,7 +61,9 @@ impl Plan {
                     }
                 }
                 for h in deleted {
-                    if (cached.contains_key(h) || quarantined.contains_key(h)) && !changed.contains_key(h) {
+                    if (cached.contains_key(h) || quarantined.contains_key(h))
+                        && !changed.contains_key(h)
+                    {
                         plan.delete.push(h.clone());
                     }
                 }
@@ -83,7 +85,10 @@ mod tests {
     use super::*;
 
     fn m(items: &[(&str, &str)]) -> HashMap<String, Option<String>> {
-        items.iter().map(|(h, e)| (h.to_string(), Some(e.to_string()))).collect()
+        items
+            .iter()
+            .map(|(h, e)| (h.to_string(), Some(e.to_string())))
+            .collect()
     }
 
     #[test]
@@ -114,7 +119,10 @@ mod tests {
             changed: m(&[("/a", "1"), ("/b", "1"), ("/c", "1")]),
             deleted: BTreeSet::new(),
         };
-        assert_eq!(Plan::build(&listing, &cached, &HashMap::new()).fetch, vec!["/c"]);
+        assert_eq!(
+            Plan::build(&listing, &cached, &HashMap::new()).fetch,
+            vec!["/c"]
+        );
     }
 
     #[test]
@@ -129,6 +137,9 @@ mod tests {
         let cached = m(&[("/a", "1")]);
         let mut l = HashMap::new();
         l.insert("/a".to_string(), None);
-        assert_eq!(Plan::build(&Listing::Full(l), &cached, &HashMap::new()).fetch, vec!["/a"]);
+        assert_eq!(
+            Plan::build(&Listing::Full(l), &cached, &HashMap::new()).fetch,
+            vec!["/a"]
+        );
     }
 }

@@ -150,7 +150,9 @@ pub fn status_error(c: &Classification, r: &RawResponse) -> Error {
         Classification::Forbidden => {
             Error::Protocol(format!("the server refused access (HTTP 403) to {path}"))
         }
-        Classification::NotFound => Error::Protocol(format!("{path} does not exist on the server (HTTP 404)")),
+        Classification::NotFound => {
+            Error::Protocol(format!("{path} does not exist on the server (HTTP 404)"))
+        }
         Classification::Redirect { location } => Error::Redirected(format!(
             "the server redirected {path} to {}; redirects are not followed with your credentials",
             location.as_deref().unwrap_or("an unnamed location")

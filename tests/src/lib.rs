@@ -1,0 +1,283 @@
+//! Helpers for the end-to-end tests: run the CLI binary in a private data dir and keychain namespace,
+//! start a real Radicale, read status JSON.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Path of a workspace binary (built by `cargo build --workspace` / `cargo test --workspace`).
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/debug/deps/cli_sim-xxxx → target/debug/NAME
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let p = dir.join(name);
+    assert!(
+        p.exists(),
+        "{} is not built; run cargo build --workspace",
+        p.display()
+    );
+    p
+}
+
+/// A CLI command for a data dir and keychain namespace.
+pub fn cli_command(data: &Path, ns: &str) -> Command {
+    let mut c = Command::new(bin("calendar-connector-cli"));
+    c.arg("--data-dir").arg(data);
+    c.env("CALENDAR_CONNECTOR_KEYRING_NAMESPACE", ns);
+    c.env_remove("RUST_LOG");
+    c
+}
+
+/// Runs the CLI and collects its output.
+pub fn run_cli(data: &Path, ns: &str, args: &[&str], stdin: Option<&str>) -> Run {
+    let mut c = cli_command(data, ns);
+    c.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    let mut child = c.spawn().unwrap();
+    if let Some(s) = stdin {
+        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    }
+    child.wait_with_output().unwrap().into()
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// One isolated user: a data dir and a keychain namespace of its own.
+pub struct Env {
+    /// Temp dir (data dir inside).
+    pub dir: tempfile::TempDir,
+    /// Keychain namespace.
+    pub ns: String,
+}
+
+/// What a CLI run returned.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code.
+    pub code: i32,
+    /// Stdout.
+    pub stdout: String,
+    /// Stderr.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Stdout as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Default for Env {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Env {
+    /// A fresh environment.
+    pub fn new() -> Env {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+            ns: format!("test-{}-{n}", std::process::id()),
+        }
+    }
+
+    /// The data dir.
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// A CLI command with the global options set.
+    pub fn cmd(&self) -> Command {
+        cli_command(&self.data(), &self.ns)
+    }
+
+    /// Runs the CLI with args (blocking).
+    pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        run_cli(&self.data(), &self.ns, args, stdin)
+    }
+
+    /// Async wrapper of [`Env::run`] so an in-process simulator keeps serving.
+    pub async fn run_async(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        let data = self.data();
+        let ns = self.ns.clone();
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let stdin = stdin.map(str::to_owned);
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run_cli(&data, &ns, &args, stdin.as_deref())
+        })
+        .await
+        .unwrap()
+    }
+
+    /// `status --json`.
+    pub async fn status(&self) -> serde_json::Value {
+        let r = self.run_async(&["status", "--json"], None).await;
+        assert_eq!(r.code, 0, "status failed: {}", r.stderr);
+        r.json()
+    }
+
+    /// Links `apple_id` at `url` with `password` on stdin.
+    pub async fn link(&self, url: &str, apple_id: &str, password: &str) -> Run {
+        self.run_async(
+            &[
+                "--server-url",
+                url,
+                "link",
+                "--apple-id",
+                apple_id,
+                "--password-stdin",
+            ],
+            Some(password),
+        )
+        .await
+    }
+
+    /// Removes this environment's keychain entries.
+    pub fn forget(&self, apple_id: &str) {
+        let _ = connector::credentials::CredentialStore::new(
+            connector::credentials::service_for_namespace(Some(&self.ns)),
+        )
+        .delete(apple_id);
+    }
+}
+
+/// Event counts per calendar display name from status JSON.
+pub fn counts(status: &serde_json::Value) -> std::collections::BTreeMap<String, u64> {
+    let mut m = std::collections::BTreeMap::new();
+    for a in status["accounts"].as_array().unwrap() {
+        for c in a["calendars"].as_array().unwrap() {
+            m.insert(
+                c["display_name"].as_str().unwrap().to_owned(),
+                c["event_count"].as_u64().unwrap(),
+            );
+        }
+    }
+    m
+}
+
+/// Whether any file under `dir` contains `needle`.
+pub fn tree_contains(dir: &Path, needle: &[u8]) -> Option<PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()? {
+        let p = entry.ok()?.path();
+        if p.is_dir() {
+            if let Some(f) = tree_contains(&p, needle) {
+                return Some(f);
+            }
+        } else if let Ok(b) = std::fs::read(&p) {
+            if b.windows(needle.len()).any(|w| w == needle) {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+/// A real Radicale server in a temp dir, stopped on drop.
+pub struct Radicale {
+    /// Its URL.
+    pub url: String,
+    /// Storage root (collections/collection-root).
+    pub root: PathBuf,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+/// The radicale executable: $RADICALE_BIN or .venv-radicale at the workspace root.
+pub fn radicale_bin() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("RADICALE_BIN") {
+        return Some(PathBuf::from(p));
+    }
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-radicale/bin/radicale");
+    p.exists().then_some(p)
+}
+
+impl Radicale {
+    /// Prepares storage with `users` (name:password); `seed` may write collections before the start.
+    pub fn start(users: &[(&str, &str)], seed: impl FnOnce(&Path)) -> Radicale {
+        let bin = radicale_bin()
+            .expect("Radicale is not installed: run scripts/install-deps.sh (or set RADICALE_BIN)");
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("collections");
+        std::fs::create_dir_all(root.join("collection-root")).unwrap();
+        seed(&root.join("collection-root"));
+        let users_file = dir.path().join("users");
+        let lines: Vec<String> = users.iter().map(|(u, p)| format!("{u}:{p}")).collect();
+        std::fs::write(&users_file, lines.join("\n") + "\n").unwrap();
+        for _attempt in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let conf = dir.path().join("radicale.conf");
+            std::fs::write(
+                &conf,
+                format!(
+                    "[server]\nhosts = 127.0.0.1:{port}\n[auth]\ntype = htpasswd\nhtpasswd_filename = {}\nhtpasswd_encryption = plain\ndelay = 0\n[rights]\ntype = owner_only\n[storage]\nfilesystem_folder = {}\n[logging]\nlevel = warning\n",
+                    users_file.display(),
+                    root.display()
+                ),
+            )
+            .unwrap();
+            let mut child = Command::new(&bin)
+                .arg("--config")
+                .arg(&conf)
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            loop {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // port taken or config error: retry with another port
+                }
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Radicale {
+                        url: format!("http://127.0.0.1:{port}/"),
+                        root: root.join("collection-root"),
+                        child,
+                        _dir: dir,
+                    };
+                }
+                if std::time::Instant::now() > deadline {
+                    let _ = child.kill();
+                    panic!("Radicale did not start");
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+        panic!("Radicale could not start on a free port");
+    }
+}
+
+impl Drop for Radicale {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
