@@ -32,7 +32,7 @@ impl Default for TransportConfig {
         TransportConfig {
             user_agent: format!("CalendarConnector/{}", env!("CARGO_PKG_VERSION")),
             connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(120),
             max_response_bytes: 64 * 1024 * 1024,
             max_redirects: 5,
         }
