@@ -281,3 +281,42 @@ impl Drop for Radicale {
         let _ = self.child.wait();
     }
 }
+
+impl Env {
+    /// The password this environment's keychain holds for `apple_id`, if any.
+    pub fn keychain_password(&self, apple_id: &str) -> Option<String> {
+        connector::credentials::CredentialStore::new(connector::credentials::service_for_namespace(
+            Some(&self.ns),
+        ))
+        .load(apple_id)
+        .ok()
+        .map(|s| s.expose().to_owned())
+    }
+}
+
+/// Sends SIGTERM to `pid` (through kill(1): the tests have no libc dependency).
+pub fn sigterm(pid: u32) {
+    let ok = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "kill -TERM {pid} failed");
+}
+
+/// Waits up to `limit` for `child` to exit; `None` when it is still running then.
+pub async fn wait_exit(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return Some(s);
+        }
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -81,11 +81,31 @@ enum Command {
         #[arg(long)]
         apple_id: String,
     },
+    /// Replace the app-specific password in place after Apple rejected it: verified with one request,
+    /// then syncing resumes where it stopped. Nothing cached is lost.
+    Relink {
+        /// Apple ID.
+        #[arg(long)]
+        apple_id: String,
+        /// Read the password from standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// Sync every account (or one).
     Sync {
         /// Only this account.
         #[arg(long)]
         apple_id: Option<String>,
+        /// Try the stored password once more on accounts paused after a rejection (one request,
+        /// at most 3 tries per 15 minutes).
+        #[arg(long)]
+        retry_auth: bool,
+    },
+    /// Sync on a schedule with notifications (no window): what the desktop app's tray agent does.
+    Daemon {
+        /// Seconds between syncs of each account.
+        #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
+        interval: u64,
     },
     /// Accounts, calendars, event counts, quarantined events, and whether a relink is needed.
     Status,
@@ -173,6 +193,7 @@ fn init_logging(verbose: u8) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }
 
@@ -271,7 +292,30 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
                 }
                 return Ok(exit::OK);
             }
-            sync_cmd(&cli, &c, Some(&report.apple_id)).await
+            sync_cmd(&cli, &c, Some(&report.apple_id), false).await
+        }
+        Command::Relink {
+            apple_id,
+            password_stdin,
+        } => {
+            let c = open(&cli, cli.data_dir.clone())?;
+            let secret = read_password(*password_stdin)?;
+            let normalized = asp::normalize(secret.expose());
+            if !asp::looks_like_asp(&normalized) {
+                eprintln!("warning: this does not look like an app-specific password (abcd-efgh-ijkl-mnop); trying it anyway.");
+            }
+            let report = c.relink(apple_id, secret, progress_fn(cli.json)).await?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("Reconnected {} — nothing was lost.", report.apple_id);
+                println!("{}", output::sync_summary(&report));
+            }
+            Ok(exit::OK)
+        }
+        Command::Daemon { interval } => {
+            let c = open(&cli, cli.data_dir.clone())?;
+            daemon(&c, *interval).await
         }
         Command::Unlink { apple_id } => {
             let c = open(&cli, cli.data_dir.clone())?;
@@ -283,9 +327,12 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(exit::OK)
         }
-        Command::Sync { apple_id } => {
+        Command::Sync {
+            apple_id,
+            retry_auth,
+        } => {
             let c = open(&cli, cli.data_dir.clone())?;
-            sync_cmd(&cli, &c, apple_id.as_deref()).await
+            sync_cmd(&cli, &c, apple_id.as_deref(), *retry_auth).await
         }
         Command::Status => {
             let c = open(&cli, cli.data_dir.clone())?;
@@ -344,8 +391,13 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
     }
 }
 
-async fn sync_cmd(cli: &Cli, c: &Connector, apple_id: Option<&str>) -> anyhow::Result<i32> {
-    let (reports, errors) = c.sync(apple_id, progress_fn(cli.json)).await;
+async fn sync_cmd(
+    cli: &Cli,
+    c: &Connector,
+    apple_id: Option<&str>,
+    retry_auth: bool,
+) -> anyhow::Result<i32> {
+    let (reports, errors) = c.sync(apple_id, progress_fn(cli.json), retry_auth).await;
     if cli.json {
         let errs: Vec<_> = errors
             .iter()
@@ -411,7 +463,7 @@ async fn demo(cli: &Cli) -> anyhow::Result<i32> {
         )
         .await?;
     println!("Linked — calendars: {}", report.calendars.join(", "));
-    let code = sync_cmd(cli, &c, Some(&demo.apple_id)).await?;
+    let code = sync_cmd(cli, &c, Some(&demo.apple_id), false).await?;
     if code != exit::OK {
         return Ok(code);
     }
@@ -434,4 +486,75 @@ async fn demo(cli: &Cli) -> anyhow::Result<i32> {
     }
     demo.sim.shutdown().await;
     Ok(exit::OK)
+}
+
+/// The daemon: scheduler + notifications until SIGTERM/SIGINT.
+async fn daemon(c: &Connector, interval: u64) -> anyhow::Result<i32> {
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        stop.cancel();
+    });
+    let opts = connector::DaemonOptions {
+        interval: std::time::Duration::from_secs(interval),
+        on_fix_now: Arc::new(|apple_id: &str| {
+            // Without the desktop app: open Apple's page and say which command finishes the job.
+            eprintln!(
+                "To reconnect {apple_id}: make a new app-specific password at https://account.apple.com (Sign-In and Security → App-Specific Passwords), then run: calendar-connector-cli relink --apple-id {apple_id}"
+            );
+            open_url("https://account.apple.com");
+        }),
+    };
+    eprintln!(
+        "Calendar Connector daemon: syncing every {interval} s; stop with Ctrl-C or SIGTERM."
+    );
+    c.run_daemon(
+        opts,
+        |handler| Arc::new(connector::notify::DesktopNotifier::new(handler)),
+        shutdown,
+    )
+    .await?;
+    Ok(exit::OK)
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Opens a URL in the person's browser (allow-listed callers only pass Apple's pages).
+fn open_url(url: &str) {
+    #[cfg(target_os = "macos")]
+    let cmd = ("open", vec![url]);
+    #[cfg(windows)]
+    let cmd = ("cmd", vec!["/C", "start", "", url]);
+    #[cfg(all(unix, not(target_os = "macos")))]
+    let cmd = ("xdg-open", vec![url]);
+    if let Err(e) = std::process::Command::new(cmd.0)
+        .args(cmd.1)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    {
+        eprintln!("could not open {url}: {e}");
+    }
 }

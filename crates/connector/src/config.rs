@@ -51,6 +51,8 @@ pub struct AccountStatus {
     pub last_successful_sync: Option<String>,
     /// Last error, or null.
     pub last_error: Option<String>,
+    /// While backing off: the earliest next attempt (RFC 3339), else null.
+    pub next_attempt_at: Option<String>,
     /// Calendars.
     pub calendars: Vec<CalendarStatus>,
     /// Quarantined objects.

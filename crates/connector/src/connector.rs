@@ -101,14 +101,40 @@ const ACCOUNTS_FILE: &str = "accounts.json";
 pub struct Connector {
     data_dir: PathBuf,
     keyring_service: String,
-    cache: Arc<Mutex<Cache>>,
+    pub(crate) cache: Arc<Mutex<Cache>>,
 }
 
-fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+use crate::clock::{self, now_rfc3339};
+
+/// Rule 7 backoff after a failure: `(next attempt, new floor)` in unix seconds / seconds, or None when
+/// the failure is not the server's (usage, keychain, cache).
+fn backoff_for(e: &Error, floor: i64, now: i64) -> Option<(i64, i64)> {
+    // Jitter from the clock's sub-second part: spreads many machines without a RNG dependency.
+    let jitter = |d: i64| d / 10 * i64::from(chrono::Utc::now().timestamp_subsec_millis()) / 1000;
+    match e {
+        Error::Throttled { retry_after, .. } => {
+            // QUIRK(icloud §2.6): a floor of 2 s that doubles, and never below Retry-After (which the
+            // classifier already floored and doubled).
+            let new_floor = (floor * 2).clamp(2, 3600);
+            let wait = retry_after
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0)
+                .max(new_floor);
+            Some((now + wait + jitter(wait), new_floor))
+        }
+        Error::Transient(_)
+        | Error::Unreachable(_)
+        | Error::NotDav(_)
+        | Error::Redirected(_)
+        | Error::Protocol(_) => {
+            let new_floor = (floor * 2).clamp(30, 3600);
+            Some((now + new_floor + jitter(new_floor), new_floor))
+        }
+        _ => None,
+    }
 }
 
-fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
+pub(crate) fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
     Error::Io(format!("could not {what} {}: {e}", path.display()))
 }
 
@@ -298,12 +324,14 @@ impl Connector {
     }
 
     /// Syncs one account (or all). Accounts that need a relink are skipped without a request and
-    /// reported as [`Error::NeedsRelink`]. Returns the reports of the accounts that synced and the
-    /// first error, if any (all accounts are attempted).
+    /// reported as [`Error::NeedsRelink`] — unless `retry_auth`, the person's explicit "Try again",
+    /// which first spends one verification request (within the 3-per-15-minutes limit). Returns the
+    /// reports of the accounts that synced and the errors of the others (all accounts are attempted).
     pub async fn sync(
         &self,
         apple_id: Option<&str>,
         progress: ProgressFn,
+        retry_auth: bool,
     ) -> (Vec<SyncReport>, Vec<Error>) {
         let ids = match apple_id {
             Some(a) => vec![a.to_owned()],
@@ -315,7 +343,10 @@ impl Connector {
         let mut reports = Vec::new();
         let mut errors = Vec::new();
         for id in ids {
-            match self.sync_account(&id, progress.clone()).await {
+            match self
+                .sync_account(&id, progress.clone(), retry_auth, false)
+                .await
+            {
                 Ok(r) => reports.push(r),
                 Err(e) => errors.push(e),
             }
@@ -323,18 +354,150 @@ impl Connector {
         (reports, errors)
     }
 
-    async fn sync_account(&self, apple_id: &str, progress: ProgressFn) -> Result<SyncReport> {
+    /// Replaces the password of an account in place: normalises it, verifies it with exactly one
+    /// request, and only then replaces the keychain entry, returns the account to `active` and resumes
+    /// syncing with the stored sync tokens (nothing cached is lost or refetched). A rejected
+    /// verification leaves the old entry and the cache untouched.
+    pub async fn relink(
+        &self,
+        apple_id: &str,
+        secret: Secret,
+        progress: ProgressFn,
+    ) -> Result<SyncReport> {
         let acc = self.account(apple_id)?;
-        if AccountState::parse(&acc.state) == AccountState::NeedsRelink {
-            // DESIGN.md rule 1: zero requests with a rejected password, in every later run too.
-            return Err(Error::NeedsRelink {
-                apple_id: acc.apple_id,
-                reason: acc
-                    .relink_reason
-                    .unwrap_or_else(|| "password_rejected".into()),
-            });
+        let secret = Secret::new(asp::normalize(secret.expose()));
+        self.verify(&acc, &secret, false).await?;
+        CredentialStore::new(acc.keyring_service.clone()).store(&acc.apple_id, &secret)?;
+        {
+            let c = lock(&self.cache);
+            c.set_state(acc.id, AccountState::Active.as_str(), None)?;
+            c.record_password_worked(acc.id, false)?;
+            c.set_backoff(acc.id, None, 0)?;
         }
-        let secret = CredentialStore::new(acc.keyring_service.clone()).load(&acc.apple_id)?;
+        self.sync_account(&acc.apple_id, progress, false, false)
+            .await
+    }
+
+    /// One verification request (PROPFIND current-user-principal on the configured server) with
+    /// `secret`, within the limit of 3 per account per 15 minutes, counted in the cache so it holds
+    /// across processes. On rejection the account is (again) `needs_relink`, with the reason for this
+    /// secret; `stored` says whether `secret` is the one already in the keychain.
+    async fn verify(
+        &self,
+        acc: &crate::cache::AccountRow,
+        secret: &Secret,
+        stored: bool,
+    ) -> Result<()> {
+        const WINDOW: i64 = 15 * 60;
+        const MAX: usize = 3;
+        let now = clock::now_secs();
+        let previous_state = AccountState::parse(&acc.state);
+        {
+            let c = lock(&self.cache);
+            let attempts = c.verification_attempts(acc.id, now - WINDOW)?;
+            if attempts.len() >= MAX {
+                let until = attempts[attempts.len() - MAX] + WINDOW;
+                return Err(Error::VerificationLimit {
+                    apple_id: acc.apple_id.clone(),
+                    until: clock::rfc3339(until),
+                });
+            }
+            c.record_verification_attempt(acc.id, now)?;
+            c.set_state(
+                acc.id,
+                AccountState::Verifying.as_str(),
+                acc.relink_reason.as_deref(),
+            )?;
+        }
+        let server = parse_server_url(&acc.server_url)?;
+        let transport = Self::transport()?;
+        transport.trust_host(&server);
+        let session = Session::new(transport, &acc.apple_id, secret.duplicate());
+        let req = caldav::CurrentUserPrincipal { url: server };
+        let outcome = session
+            .send(&req.request(), crate::icloud::classify::Expect::Multistatus)
+            .await;
+        let c = lock(&self.cache);
+        match outcome {
+            Ok(_) => Ok(()),
+            Err(Error::Rejected { .. }) => {
+                let looks = asp::looks_like_asp(secret.expose());
+                let reason = if stored {
+                    acc.relink_reason
+                        .as_deref()
+                        .and_then(RelinkReason::parse)
+                        .unwrap_or_else(|| RelinkReason::from_context(looks, acc.password_worked))
+                } else {
+                    RelinkReason::from_context(looks, false)
+                };
+                if stored || previous_state == AccountState::NeedsRelink {
+                    c.set_state(
+                        acc.id,
+                        AccountState::NeedsRelink.as_str(),
+                        Some(reason.as_str()),
+                    )?;
+                } else {
+                    // A new password was refused while the old one still works: keep syncing with it.
+                    c.set_state(
+                        acc.id,
+                        previous_state.as_str(),
+                        acc.relink_reason.as_deref(),
+                    )?;
+                }
+                Err(Error::NeedsRelink {
+                    apple_id: acc.apple_id.clone(),
+                    reason: reason.as_str().into(),
+                })
+            }
+            Err(e) => {
+                c.set_state(
+                    acc.id,
+                    previous_state.as_str(),
+                    acc.relink_reason.as_deref(),
+                )?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Syncs one account. `scheduled` is the daemon's tick: it also honours transient backoff.
+    pub(crate) async fn sync_account(
+        &self,
+        apple_id: &str,
+        progress: ProgressFn,
+        retry_auth: bool,
+        scheduled: bool,
+    ) -> Result<SyncReport> {
+        let mut acc = self.account(apple_id)?;
+        let store = CredentialStore::new(acc.keyring_service.clone());
+        if AccountState::parse(&acc.state) == AccountState::NeedsRelink {
+            if !retry_auth {
+                // DESIGN.md rule 1: zero requests with a rejected password, in every later run too.
+                return Err(Error::NeedsRelink {
+                    apple_id: acc.apple_id,
+                    reason: acc
+                        .relink_reason
+                        .unwrap_or_else(|| "password_rejected".into()),
+                });
+            }
+            let secret = store.load(&acc.apple_id)?;
+            self.verify(&acc, &secret, true).await?;
+            lock(&self.cache).set_state(acc.id, AccountState::Active.as_str(), None)?;
+            acc = self.account(apple_id)?;
+        }
+        let now = clock::now_secs();
+        let (next_attempt, floor) = lock(&self.cache).backoff(acc.id)?;
+        if let Some(t) = next_attempt {
+            // Rule 7: never before Retry-After, whoever asks; other failures back off the scheduler only.
+            let throttled = acc.last_error_kind.as_deref() == Some("throttled");
+            if now < t && (throttled || scheduled) {
+                return Err(Error::BackingOff {
+                    apple_id: acc.apple_id,
+                    until: clock::rfc3339(t),
+                });
+            }
+        }
+        let secret = store.load(&acc.apple_id)?;
         let looks = asp::looks_like_asp(secret.expose());
         let server = parse_server_url(&acc.server_url)?;
         let transport = Self::transport()?;
@@ -345,11 +508,16 @@ impl Connector {
             }
         }
         let session = Session::new(transport, &acc.apple_id, secret);
+        let _sync_lock = self.sync_lock().await?;
+        lock(&self.cache).set_state(acc.id, AccountState::Syncing.as_str(), None)?;
         let result = self.sync_with(&session, &acc, &server, progress).await;
         let c = lock(&self.cache);
+        let now = clock::now_secs();
         match &result {
             Ok(_) => {
-                c.record_success(acc.id, &now_rfc3339())?;
+                c.record_success(acc.id, &clock::rfc3339(now))?;
+                c.set_backoff(acc.id, None, 0)?;
+                c.set_state(acc.id, AccountState::Active.as_str(), None)?;
             }
             Err(Error::Rejected { .. }) => {
                 let reason = RelinkReason::from_context(looks, acc.password_worked);
@@ -363,6 +531,7 @@ impl Connector {
                     "rejected",
                     &format!("Apple rejected the password: {}", reason.sentence()),
                 )?;
+                c.set_backoff(acc.id, None, 0)?;
                 return Err(Error::NeedsRelink {
                     apple_id: acc.apple_id.clone(),
                     reason: reason.as_str().into(),
@@ -370,9 +539,38 @@ impl Connector {
             }
             Err(e) => {
                 c.record_error(acc.id, e.kind(), &e.to_string())?;
+                match backoff_for(e, floor, now) {
+                    Some((next, new_floor)) => {
+                        c.set_backoff(acc.id, Some(next), new_floor)?;
+                        c.set_state(acc.id, AccountState::Backoff.as_str(), None)?;
+                    }
+                    None => c.set_state(acc.id, AccountState::Active.as_str(), None)?,
+                }
             }
         }
         result
+    }
+
+    async fn sync_lock(&self) -> Result<std::fs::File> {
+        let path = self.data_dir.join("sync.lock");
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| io_err("open", &path, e))?;
+        // One sync at a time per data dir (the daemon and a manual `sync` wait for each other).
+        tokio::task::spawn_blocking(move || f.lock().map(|()| f))
+            .await
+            .map_err(|e| Error::Io(format!("lock task failed: {e}")))?
+            .map_err(|e| io_err("lock", &path, e))
+    }
+
+    fn sync_in_progress(&self) -> bool {
+        match std::fs::File::open(self.data_dir.join("sync.lock")) {
+            Ok(f) => matches!(f.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock)),
+            Err(_) => false,
+        }
     }
 
     async fn sync_with(
@@ -464,7 +662,11 @@ impl Connector {
         let c = lock(&self.cache);
         let mut accounts = Vec::new();
         for a in c.accounts()? {
-            let state = AccountState::parse(&a.state);
+            let mut state = AccountState::parse(&a.state);
+            if state == AccountState::Syncing && !self.sync_in_progress() {
+                state = AccountState::Active; // a sync that was killed
+            }
+            let (next_attempt, _) = c.backoff(a.id)?;
             let reason = a.relink_reason.as_deref().and_then(RelinkReason::parse);
             let needs = state == AccountState::NeedsRelink;
             let mut calendars = Vec::new();
@@ -495,6 +697,7 @@ impl Connector {
                 },
                 last_successful_sync: a.last_successful_sync.clone(),
                 last_error: a.last_error.clone(),
+                next_attempt_at: next_attempt.map(clock::rfc3339),
                 calendars,
                 quarantined: c.quarantined(a.id)?,
             });
@@ -607,7 +810,7 @@ impl Connector {
     }
 }
 
-fn lock(cache: &Mutex<Cache>) -> std::sync::MutexGuard<'_, Cache> {
+pub(crate) fn lock(cache: &Mutex<Cache>) -> std::sync::MutexGuard<'_, Cache> {
     // SQLite transactions roll back on panic, so a poisoned lock is still consistent.
     cache.lock().unwrap_or_else(|p| p.into_inner())
 }

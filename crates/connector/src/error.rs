@@ -16,13 +16,34 @@ pub enum Error {
         apple_id: String,
     },
     /// The account is paused until the person relinks; nothing was sent.
-    #[error("{apple_id} needs a new app-specific password; no request was sent ({reason})")]
+    #[error("{apple_id} needs a new app-specific password ({reason}); syncing is paused and nothing more is sent to the server until you relink")]
     NeedsRelink {
         /// The account.
         apple_id: String,
         /// Relink reason code.
         reason: String,
     },
+    /// Too many verification attempts; refused locally, nothing sent.
+    #[error("too many password checks for {apple_id} (at most 3 in 15 minutes, to protect the Apple ID from a lockout); try again after {until}")]
+    VerificationLimit {
+        /// The account.
+        apple_id: String,
+        /// RFC 3339 time when the next attempt is possible.
+        until: String,
+    },
+    /// The account is backing off after throttling; nothing sent.
+    #[error(
+        "the server asked {apple_id} to slow down; the next attempt is possible after {until}"
+    )]
+    BackingOff {
+        /// The account.
+        apple_id: String,
+        /// RFC 3339 time.
+        until: String,
+    },
+    /// Another daemon holds the data dir.
+    #[error("{0}")]
+    AlreadyRunning(String),
     /// The answer was not calendar data (an HTML page, a sign-in page, an empty or non-XML body).
     #[error("{0}")]
     NotDav(String),
@@ -66,6 +87,9 @@ impl Error {
         match self {
             Error::Rejected { .. } => "rejected",
             Error::NeedsRelink { .. } => "needs_relink",
+            Error::VerificationLimit { .. } => "verification_limit",
+            Error::BackingOff { .. } => "backing_off",
+            Error::AlreadyRunning(_) => "already_running",
             Error::NotDav(_) => "not_dav",
             Error::Throttled { .. } => "throttled",
             Error::Unreachable(_) => "unreachable",
@@ -82,8 +106,13 @@ impl Error {
     /// Process exit code per DESIGN.md: 3 needs relink, 4 unreachable or throttled, 1 other.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Rejected { .. } | Error::NeedsRelink { .. } => 3,
-            Error::Throttled { .. } | Error::Unreachable(_) | Error::Transient(_) => 4,
+            Error::Rejected { .. }
+            | Error::NeedsRelink { .. }
+            | Error::VerificationLimit { .. } => 3,
+            Error::Throttled { .. }
+            | Error::BackingOff { .. }
+            | Error::Unreachable(_)
+            | Error::Transient(_) => 4,
             Error::Usage(_) => 2,
             _ => 1,
         }

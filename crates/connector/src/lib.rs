@@ -8,13 +8,16 @@
 
 pub mod cache;
 pub mod calendar;
+pub mod clock;
 pub mod config;
 mod connector;
 pub mod credentials;
+mod daemon;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
 pub mod icloud;
+pub mod notify;
 pub mod relink;
 pub mod sync;
 
@@ -22,4 +25,5 @@ pub use connector::{
     Connector, EventOut, ExportFormat, ExportReport, LinkReport, OpenOptions, SyncReport,
 };
 pub use credentials::Secret;
+pub use daemon::DaemonOptions;
 pub use error::{Error, Result};

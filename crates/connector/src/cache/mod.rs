@@ -427,6 +427,95 @@ impl Cache {
         Ok(())
     }
 
+    /// Backoff: when the next attempt may be made (unix seconds) and the current floor.
+    pub fn set_backoff(
+        &self,
+        id: i64,
+        next_attempt_at: Option<i64>,
+        backoff_secs: i64,
+    ) -> Result<(), CacheError> {
+        self.conn.execute(
+            "UPDATE accounts SET next_attempt_at = ?2, backoff_secs = ?3 WHERE id = ?1",
+            params![id, next_attempt_at, backoff_secs],
+        )?;
+        Ok(())
+    }
+
+    /// (next_attempt_at, backoff_secs) of an account.
+    pub fn backoff(&self, id: i64) -> Result<(Option<i64>, i64), CacheError> {
+        Ok(self.conn.query_row(
+            "SELECT next_attempt_at, backoff_secs FROM accounts WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
+    /// When the account was linked (RFC 3339).
+    pub fn linked_at(&self, id: i64) -> Result<String, CacheError> {
+        Ok(self
+            .conn
+            .query_row("SELECT linked_at FROM accounts WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// Verification attempts at or after `since` (unix seconds), oldest first.
+    pub fn verification_attempts(&self, id: i64, since: i64) -> Result<Vec<i64>, CacheError> {
+        let mut st = self.conn.prepare(
+            "SELECT at FROM verification_attempts WHERE account_id = ?1 AND at >= ?2 ORDER BY at",
+        )?;
+        let rows = st.query_map(params![id, since], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records a verification attempt (and forgets ones older than a day).
+    pub fn record_verification_attempt(&self, id: i64, at: i64) -> Result<(), CacheError> {
+        self.conn.execute(
+            "DELETE FROM verification_attempts WHERE account_id = ?1 AND at < ?2",
+            params![id, at - 86_400],
+        )?;
+        self.conn.execute(
+            "INSERT INTO verification_attempts (account_id, at) VALUES (?1, ?2)",
+            params![id, at],
+        )?;
+        Ok(())
+    }
+
+    /// The notification record of an account.
+    pub fn notify_record(&self, id: i64) -> Result<crate::notify::NotifyRecord, CacheError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT kind, notification_id, last_shown, snoozed_until FROM notifications WHERE account_id = ?1",
+                [id],
+                |r| {
+                    Ok(crate::notify::NotifyRecord {
+                        kind: r.get(0)?,
+                        id: r.get::<_, Option<i64>>(1)?.and_then(|v| u32::try_from(v).ok()),
+                        last_shown: r.get(2)?,
+                        snoozed_until: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?
+            .unwrap_or_default())
+    }
+
+    /// Stores the notification record of an account.
+    pub fn set_notify_record(
+        &self,
+        id: i64,
+        rec: &crate::notify::NotifyRecord,
+    ) -> Result<(), CacheError> {
+        self.conn.execute(
+            "INSERT INTO notifications (account_id, kind, notification_id, last_shown, snoozed_until) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(account_id) DO UPDATE SET kind = excluded.kind, notification_id = excluded.notification_id,
+               last_shown = excluded.last_shown, snoozed_until = excluded.snoozed_until",
+            params![id, rec.kind, rec.id.map(i64::from), rec.last_shown, rec.snoozed_until],
+        )?;
+        Ok(())
+    }
+
     // ---------------------------------------------------------------------------------- calendars
 
     /// Inserts or refreshes a calendar's metadata, keyed on account + path (never the host, §1.4).

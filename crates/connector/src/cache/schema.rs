@@ -64,4 +64,22 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (calendar_id, href)
     ) WITHOUT ROWID;
     "#,
+    // 2: lockout protection and notifications: backoff, persistent verification attempts, the
+    // notification shown per account.
+    r#"
+    ALTER TABLE accounts ADD COLUMN next_attempt_at INTEGER;
+    ALTER TABLE accounts ADD COLUMN backoff_secs INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE verification_attempts (
+        account_id  INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        at          INTEGER NOT NULL
+    );
+    CREATE INDEX verification_attempts_account ON verification_attempts(account_id, at);
+    CREATE TABLE notifications (
+        account_id     INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+        kind           TEXT,
+        notification_id INTEGER,
+        last_shown     INTEGER,
+        snoozed_until  INTEGER
+    );
+    "#,
 ];

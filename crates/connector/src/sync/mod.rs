@@ -76,9 +76,7 @@ pub struct CalendarReport {
     pub unchanged: bool,
 }
 
-fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
+use crate::clock::now_rfc3339;
 
 fn lock(cache: &Mutex<Cache>) -> std::sync::MutexGuard<'_, Cache> {
     // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll back), so a

@@ -1,0 +1,235 @@
+//! The per-account scheduler behind `calendar-connector-cli daemon` and the desktop app's tray agent:
+//! sync on the interval, back off as rule 7 says (never before Retry-After), never touch an account
+//! that needs a relink, and keep the account's one notification in step with its health.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::clock;
+use crate::connector::{io_err, lock, Connector};
+use crate::error::{Error, Result};
+use crate::notify::{
+    decide, reconnected, ActionHandler, Decision, Health, Notifier, NotifyRecord, UserAction, DAY,
+};
+use crate::relink::{AccountState, RelinkReason};
+use crate::sync::Progress;
+
+/// Daemon settings.
+#[derive(Clone)]
+pub struct DaemonOptions {
+    /// Time between syncs of an account.
+    pub interval: Duration,
+    /// Called when the person clicks "Fix now" (apple_id). The desktop app opens its relink window;
+    /// the CLI opens account.apple.com and says which command to run.
+    pub on_fix_now: Arc<dyn Fn(&str) + Send + Sync>,
+}
+
+/// Holds the data dir's daemon lock for as long as it lives.
+pub struct DaemonLock {
+    _file: std::fs::File,
+}
+
+impl Connector {
+    /// Takes the data dir's daemon lock, or says who holds it.
+    pub fn daemon_lock(&self) -> Result<DaemonLock> {
+        let path = self.data_dir().join("daemon.lock");
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| io_err("open", &path, e))?;
+        match f.try_lock() {
+            Ok(()) => {
+                use std::io::{Seek, Write};
+                let _ = f.set_len(0);
+                let _ = f.seek(std::io::SeekFrom::Start(0));
+                let _ = write!(f, "{}", std::process::id());
+                Ok(DaemonLock { _file: f })
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let pid = std::fs::read_to_string(&path).unwrap_or_default();
+                Err(Error::AlreadyRunning(format!(
+                    "a Calendar Connector daemon is already running for {} (pid {}); stop it first or use another --data-dir",
+                    self.data_dir().display(),
+                    pid.trim()
+                )))
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(io_err("lock", &path, e)),
+        }
+    }
+
+    /// "Later" on an account's notification: no re-raise for a day.
+    pub fn snooze_notification(&self, apple_id: &str) -> Result<()> {
+        let c = lock(&self.cache);
+        if let Some(acc) = c.account(apple_id)? {
+            let mut rec = c.notify_record(acc.id)?;
+            rec.snoozed_until = Some(clock::now_secs() + DAY);
+            c.set_notify_record(acc.id, &rec)?;
+            tracing::info!(account = apple_id, "notification snoozed for a day");
+        }
+        Ok(())
+    }
+
+    /// Brings each account's notification in step with its health (show, re-raise, withdraw+confirm).
+    pub async fn update_notifications(&self, notifier: &Arc<dyn Notifier>) -> Result<()> {
+        let now = clock::now_secs();
+        let accounts = lock(&self.cache).accounts()?;
+        for a in accounts {
+            let health = if AccountState::parse(&a.state) == AccountState::NeedsRelink {
+                Health::NeedsRelink(
+                    a.relink_reason
+                        .as_deref()
+                        .and_then(RelinkReason::parse)
+                        .unwrap_or(RelinkReason::PasswordRejected),
+                )
+            } else if let Some(msg) = &a.last_error {
+                let linked = lock(&self.cache).linked_at(a.id)?;
+                Health::Failing {
+                    last_success: a
+                        .last_successful_sync
+                        .as_deref()
+                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                        .map(|t| t.timestamp()),
+                    linked_at: chrono::DateTime::parse_from_rfc3339(&linked)
+                        .map(|t| t.timestamp())
+                        .unwrap_or(now),
+                    message: msg.clone(),
+                }
+            } else {
+                Health::Healthy
+            };
+            let rec = lock(&self.cache).notify_record(a.id)?;
+            match decide(&rec, &health, &a.apple_id, now) {
+                Decision::Nothing => {}
+                Decision::Show { kind, spec } => {
+                    let n = notifier.clone();
+                    let who = a.apple_id.clone();
+                    let shown = tokio::task::spawn_blocking(move || n.show(&who, &spec))
+                        .await
+                        .map_err(|e| Error::Io(e.to_string()))?;
+                    match shown {
+                        Ok(id) => {
+                            tracing::info!(account = %a.apple_id, id, kind, "notification shown");
+                            lock(&self.cache).set_notify_record(
+                                a.id,
+                                &NotifyRecord {
+                                    kind: Some(kind.into()),
+                                    id: Some(id),
+                                    last_shown: Some(now),
+                                    snoozed_until: None,
+                                },
+                            )?;
+                        }
+                        Err(e) => tracing::warn!(account = %a.apple_id, "{e}"),
+                    }
+                }
+                Decision::Resolve { close, confirm } => {
+                    let n = notifier.clone();
+                    let who = a.apple_id.clone();
+                    let r = tokio::task::spawn_blocking(move || {
+                        if let Some(id) = close {
+                            n.close(id)?;
+                        }
+                        if confirm {
+                            n.show(&who, &reconnected(&who, None))?;
+                        }
+                        Ok::<(), String>(())
+                    })
+                    .await
+                    .map_err(|e| Error::Io(e.to_string()))?;
+                    if let Err(e) = r {
+                        tracing::warn!(account = %a.apple_id, "{e}");
+                    }
+                    lock(&self.cache).set_notify_record(a.id, &NotifyRecord::default())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the scheduler until `shutdown` is cancelled. `make_notifier` gets the handler that turns
+    /// notification actions into snoozes and "Fix now" calls.
+    pub async fn run_daemon(
+        &self,
+        opts: DaemonOptions,
+        make_notifier: impl FnOnce(ActionHandler) -> Arc<dyn Notifier>,
+        shutdown: CancellationToken,
+    ) -> Result<()> {
+        let _lock = self.daemon_lock()?;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, UserAction)>();
+        let handler: ActionHandler = Arc::new(move |who: &str, action| {
+            let _ = tx.send((who.to_owned(), action));
+        });
+        let notifier = make_notifier(handler);
+        // Actions on a notification shown by an earlier run still reach us.
+        for a in lock(&self.cache).accounts()? {
+            if let Some(id) = lock(&self.cache).notify_record(a.id)?.id {
+                notifier.listen(&a.apple_id, id);
+            }
+        }
+        let mut next_due: HashMap<String, i64> = HashMap::new();
+        let quiet: crate::sync::ProgressFn = Arc::new(|_p: Progress| {});
+        tracing::info!(interval_s = opts.interval.as_secs(), "daemon started");
+        loop {
+            while let Ok((who, action)) = rx.try_recv() {
+                match action {
+                    UserAction::Later => self.snooze_notification(&who)?,
+                    UserAction::FixNow => (opts.on_fix_now)(&who),
+                    UserAction::Dismissed => {}
+                }
+            }
+            let now = clock::now_secs();
+            let accounts = lock(&self.cache).accounts()?;
+            for a in accounts {
+                if shutdown.is_cancelled() {
+                    break;
+                }
+                if AccountState::parse(&a.state) == AccountState::NeedsRelink {
+                    continue; // rule 1: nothing is sent until a relink
+                }
+                if next_due.get(&a.apple_id).is_some_and(|t| now < *t) {
+                    continue;
+                }
+                let (next_attempt, _) = lock(&self.cache).backoff(a.id)?;
+                if next_attempt.is_some_and(|t| now < t) {
+                    continue;
+                }
+                let res = tokio::select! {
+                    r = self.sync_account(&a.apple_id, quiet.clone(), false, true) => r,
+                    _ = shutdown.cancelled() => break,
+                };
+                match res {
+                    Ok(r) => tracing::info!(account = %a.apple_id, requests = r.requests, "synced"),
+                    Err(e) => tracing::warn!(account = %a.apple_id, "sync failed: {e}"),
+                }
+                next_due.insert(
+                    a.apple_id.clone(),
+                    clock::now_secs() + opts.interval.as_secs() as i64,
+                );
+            }
+            if let Err(e) = self.update_notifications(&notifier).await {
+                tracing::warn!("notifications: {e}");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                Some((who, action)) = rx.recv() => {
+                    match action {
+                        UserAction::Later => self.snooze_notification(&who)?,
+                        UserAction::FixNow => (opts.on_fix_now)(&who),
+                        UserAction::Dismissed => {}
+                    }
+                }
+                _ = shutdown.cancelled() => {}
+            }
+            if shutdown.is_cancelled() {
+                tracing::info!("daemon stopping");
+                return Ok(());
+            }
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! Native notifications: rare and useful (DESIGN.md rule 6). The policy — one per account per problem,
+//! replacing itself, re-raised at most daily while unresolved, snoozed by "Later", withdrawn and
+//! confirmed when fixed, transient failures only after 24 h without a successful sync — is pure and
+//! lives in [`decide`]; the desktop is reached through the small [`Notifier`] trait, implemented with
+//! notify-rust by [`DesktopNotifier`].
+
+use std::sync::Arc;
+
+use crate::relink::RelinkReason;
+
+/// Title of the relink notification.
+pub const RELINK_SUMMARY: &str = "iCloud calendars paused: new app-specific password needed";
+/// Title of the prolonged-failure notification.
+pub const STALE_SUMMARY: &str = "iCloud calendars have not synced for a day";
+/// Title of the confirmation.
+pub const RECONNECTED_SUMMARY: &str = "Calendars reconnected";
+/// App name shown by the notification server.
+pub const APP_NAME: &str = "Calendar Connector";
+/// Seconds in a day: the re-raise and snooze period.
+pub const DAY: i64 = 24 * 3600;
+
+/// One notification to show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotificationSpec {
+    /// Title.
+    pub summary: String,
+    /// Body.
+    pub body: String,
+    /// (key, label); key "default" is the click on the notification itself.
+    pub actions: Vec<(&'static str, &'static str)>,
+    /// Id of the notification this one replaces.
+    pub replaces: Option<u32>,
+}
+
+/// What the person did with a notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserAction {
+    /// "Fix now" or a click on the notification.
+    FixNow,
+    /// "Later": snooze a day.
+    Later,
+    /// Closed without choosing.
+    Dismissed,
+}
+
+impl UserAction {
+    /// From a notification action key.
+    pub fn from_key(key: &str) -> UserAction {
+        match key {
+            "default" | "fix" => UserAction::FixNow,
+            "later" => UserAction::Later,
+            _ => UserAction::Dismissed,
+        }
+    }
+}
+
+/// Receives (apple_id, action).
+pub type ActionHandler = Arc<dyn Fn(&str, UserAction) + Send + Sync>;
+
+/// The desktop's notification service.
+pub trait Notifier: Send + Sync {
+    /// Shows (or replaces) a notification for `account`; returns its id. Actions on it are delivered
+    /// to the notifier's handler.
+    fn show(&self, account: &str, spec: &NotificationSpec) -> Result<u32, String>;
+    /// Withdraws a notification.
+    fn close(&self, id: u32) -> Result<(), String>;
+    /// Starts listening for actions on a notification shown by an earlier process.
+    fn listen(&self, _account: &str, _id: u32) {}
+}
+
+/// The persisted notification state of one account.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NotifyRecord {
+    /// `needs_relink` or `stale` while a notification is up.
+    pub kind: Option<String>,
+    /// Its id.
+    pub id: Option<u32>,
+    /// When it was last shown (unix seconds).
+    pub last_shown: Option<i64>,
+    /// "Later" until (unix seconds).
+    pub snoozed_until: Option<i64>,
+}
+
+/// The account's health, as the policy sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Health {
+    /// Paused until relinked.
+    NeedsRelink(RelinkReason),
+    /// Failing for transient reasons; `last_success` is the last complete sync (unix seconds).
+    Failing {
+        /// Last success, if any.
+        last_success: Option<i64>,
+        /// Since when the account exists (for accounts that never synced).
+        linked_at: i64,
+        /// The error.
+        message: String,
+    },
+    /// Fine.
+    Healthy,
+}
+
+/// What to do now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Nothing.
+    Nothing,
+    /// Show this and record it as `kind`.
+    Show {
+        /// Record kind.
+        kind: &'static str,
+        /// What to show.
+        spec: NotificationSpec,
+    },
+    /// Withdraw the notification; when `confirm`, show the short confirmation.
+    Resolve {
+        /// Id to close.
+        close: Option<u32>,
+        /// Show "Calendars reconnected".
+        confirm: bool,
+    },
+}
+
+/// The notification policy (pure).
+pub fn decide(rec: &NotifyRecord, health: &Health, apple_id: &str, now: i64) -> Decision {
+    let due = |kind: &str| -> bool {
+        if rec.snoozed_until.is_some_and(|t| now < t) {
+            return false;
+        }
+        match (rec.kind.as_deref(), rec.last_shown) {
+            (Some(k), Some(t)) if k == kind => now - t >= DAY,
+            _ => true,
+        }
+    };
+    match health {
+        Health::NeedsRelink(reason) => {
+            if !due("needs_relink") {
+                return Decision::Nothing;
+            }
+            Decision::Show {
+                kind: "needs_relink",
+                spec: NotificationSpec {
+                    summary: RELINK_SUMMARY.into(),
+                    body: format!("{} ({apple_id})", reason.sentence()),
+                    actions: vec![("default", "Fix now"), ("later", "Later")],
+                    replaces: rec.id,
+                },
+            }
+        }
+        Health::Failing {
+            last_success,
+            linked_at,
+            message,
+        } => {
+            let since = last_success.unwrap_or(*linked_at);
+            if now - since < DAY || !due("stale") {
+                return Decision::Nothing;
+            }
+            Decision::Show {
+                kind: "stale",
+                spec: NotificationSpec {
+                    summary: STALE_SUMMARY.into(),
+                    body: format!(
+                        "{apple_id}: {message}. Your cached calendars are still available; syncing retries by itself."
+                    ),
+                    actions: vec![("default", "Open"), ("later", "Later")],
+                    replaces: rec.id,
+                },
+            }
+        }
+        Health::Healthy => match rec.kind.as_deref() {
+            Some(kind) => Decision::Resolve {
+                close: rec.id,
+                confirm: kind == "needs_relink",
+            },
+            None => Decision::Nothing,
+        },
+    }
+}
+
+/// The confirmation shown after a relink.
+pub fn reconnected(apple_id: &str, replaces: Option<u32>) -> NotificationSpec {
+    NotificationSpec {
+        summary: RECONNECTED_SUMMARY.into(),
+        body: format!("{apple_id} is syncing again. Nothing cached was lost."),
+        actions: vec![],
+        replaces,
+    }
+}
+
+/// notify-rust on the real desktop: D-Bus org.freedesktop.Notifications on Linux/BSD, Notification
+/// Center on macOS, toast notifications on Windows.
+pub struct DesktopNotifier {
+    handler: ActionHandler,
+}
+
+impl DesktopNotifier {
+    /// A notifier delivering actions to `handler` (called on a background thread).
+    pub fn new(handler: ActionHandler) -> Self {
+        DesktopNotifier { handler }
+    }
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+impl Notifier for DesktopNotifier {
+    fn show(&self, account: &str, spec: &NotificationSpec) -> Result<u32, String> {
+        let mut n = notify_rust::Notification::new();
+        n.appname(APP_NAME)
+            .summary(&spec.summary)
+            .body(&spec.body)
+            .icon("calendar")
+            .timeout(notify_rust::Timeout::Never);
+        for (key, label) in &spec.actions {
+            n.action(key, label);
+        }
+        if let Some(id) = spec.replaces {
+            n.id(id);
+        }
+        let handle = n
+            .show()
+            .map_err(|e| format!("could not show a notification: {e}"))?;
+        let id = handle.id();
+        if !spec.actions.is_empty() {
+            let handler = self.handler.clone();
+            let account = account.to_owned();
+            std::thread::spawn(move || {
+                handle.wait_for_action(|key| handler(&account, UserAction::from_key(key)));
+            });
+        }
+        Ok(id)
+    }
+
+    fn close(&self, id: u32) -> Result<(), String> {
+        let fut = async move {
+            let conn = zbus::Connection::session().await?;
+            conn.call_method(
+                Some("org.freedesktop.Notifications"),
+                "/org/freedesktop/Notifications",
+                Some("org.freedesktop.Notifications"),
+                "CloseNotification",
+                &(id,),
+            )
+            .await?;
+            Ok::<(), zbus::Error>(())
+        };
+        futures_executor::block_on(fut)
+            .map_err(|e| format!("could not withdraw notification {id}: {e}"))
+    }
+
+    fn listen(&self, account: &str, id: u32) {
+        let handler = self.handler.clone();
+        let account = account.to_owned();
+        std::thread::spawn(move || {
+            let _ = notify_rust::handle_action(id, |resp| {
+                let key = match resp {
+                    notify_rust::ActionResponse::Custom(k) => k,
+                    notify_rust::ActionResponse::Closed(_) => "__closed",
+                };
+                handler(&account, UserAction::from_key(key));
+            });
+        });
+    }
+}
+
+#[cfg(any(target_os = "macos", windows))]
+impl Notifier for DesktopNotifier {
+    // macOS and Windows: notify-rust shows the notification; ids are local and actions are delivered by
+    // the platform to the app (the desktop shell wires the click to its relink window).
+    fn show(&self, _account: &str, spec: &NotificationSpec) -> Result<u32, String> {
+        let mut n = notify_rust::Notification::new();
+        n.appname(APP_NAME).summary(&spec.summary).body(&spec.body);
+        n.show()
+            .map_err(|e| format!("could not show a notification: {e}"))?;
+        let _ = &self.handler;
+        Ok(spec.replaces.unwrap_or(1))
+    }
+
+    fn close(&self, _id: u32) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    #[test]
+    fn needs_relink_shows_once_then_daily_replacing_itself() {
+        let h = Health::NeedsRelink(RelinkReason::PasswordRevoked);
+        let d = decide(&NotifyRecord::default(), &h, "a@b.c", NOW);
+        let Decision::Show { kind, spec } = d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(kind, "needs_relink");
+        assert_eq!(spec.summary, RELINK_SUMMARY);
+        assert_eq!(
+            spec.actions,
+            vec![("default", "Fix now"), ("later", "Later")]
+        );
+        assert!(spec.body.contains("revokes every app-specific password"));
+        let rec = NotifyRecord {
+            kind: Some("needs_relink".into()),
+            id: Some(7),
+            last_shown: Some(NOW),
+            snoozed_until: None,
+        };
+        assert_eq!(decide(&rec, &h, "a@b.c", NOW + 3600), Decision::Nothing);
+        match decide(&rec, &h, "a@b.c", NOW + DAY) {
+            Decision::Show { spec, .. } => assert_eq!(spec.replaces, Some(7)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn later_snoozes_a_day() {
+        let h = Health::NeedsRelink(RelinkReason::PasswordRejected);
+        let rec = NotifyRecord {
+            kind: Some("needs_relink".into()),
+            id: Some(7),
+            last_shown: Some(NOW - 2 * DAY),
+            snoozed_until: Some(NOW + DAY),
+        };
+        assert_eq!(decide(&rec, &h, "a", NOW), Decision::Nothing);
+        assert!(matches!(
+            decide(&rec, &h, "a", NOW + DAY),
+            Decision::Show { .. }
+        ));
+    }
+
+    #[test]
+    fn transient_failures_notify_only_after_a_day_without_success() {
+        let h = |last| Health::Failing {
+            last_success: Some(last),
+            linked_at: 0,
+            message: "offline".into(),
+        };
+        assert_eq!(
+            decide(&NotifyRecord::default(), &h(NOW - 3600), "a", NOW),
+            Decision::Nothing
+        );
+        assert!(matches!(
+            decide(&NotifyRecord::default(), &h(NOW - DAY - 1), "a", NOW),
+            Decision::Show { kind: "stale", .. }
+        ));
+    }
+
+    #[test]
+    fn healthy_again_withdraws_and_confirms_a_relink() {
+        let rec = NotifyRecord {
+            kind: Some("needs_relink".into()),
+            id: Some(9),
+            last_shown: Some(NOW),
+            snoozed_until: None,
+        };
+        assert_eq!(
+            decide(&rec, &Health::Healthy, "a", NOW),
+            Decision::Resolve {
+                close: Some(9),
+                confirm: true
+            }
+        );
+        assert_eq!(
+            decide(&NotifyRecord::default(), &Health::Healthy, "a", NOW),
+            Decision::Nothing
+        );
+    }
+}
