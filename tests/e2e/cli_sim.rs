@@ -581,6 +581,22 @@ async fn bad_input_gets_a_clear_error_and_the_right_exit_code() {
     let r = env.link("https://no-such-host.invalid/", "a@b.c", PW).await;
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert!(r.stderr.contains("no-such-host.invalid"), "{}", r.stderr);
+    // https:// to a port that speaks plain HTTP → a TLS failure that says so (4).
+    let plain = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let plain_port = plain.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in plain.incoming().take(4) {
+            use std::io::Write;
+            if let Ok(mut s) = s {
+                let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+            }
+        }
+    });
+    let r = env
+        .link(&format!("https://127.0.0.1:{plain_port}/"), "a@b.c", PW)
+        .await;
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains("TLS"), "{}", r.stderr);
     // Nothing was linked or stored by any of these.
     assert!(env.status().await["accounts"]
         .as_array()

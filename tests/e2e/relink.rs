@@ -572,7 +572,7 @@ async fn restarted_daemon_sends_no_request_for_an_account_that_needs_relink() {
         let log = env.dir.path().join(format!("daemon-{run}.log"));
         let mut child = env
             .cmd()
-            .args(["daemon", "--interval", "1"])
+            .args(["-v", "daemon", "--interval", "1"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())

@@ -342,6 +342,21 @@ fn root_cause(e: &(dyn StdError + 'static)) -> String {
     if dns && !msg.starts_with("dns error") {
         msg = format!("dns error: {msg}");
     }
+    // rustls errors read like "invalid peer certificate: UnknownIssuer" or "received corrupt
+    // message"; say that it was the TLS handshake, so a self-signed certificate or a plain-HTTP port
+    // behind https:// is recognisable.
+    let tls = chain.iter().any(|c| {
+        let s = c.to_string();
+        s.contains("certificate")
+            || s.contains("corrupt message")
+            || s.contains("tls")
+            || s.contains("TLS")
+            || s.contains("HandshakeFailure")
+            || s.contains("InvalidContentType")
+    });
+    if tls && !msg.to_ascii_lowercase().contains("tls") {
+        msg = format!("TLS handshake failed: {msg}");
+    }
     msg
 }
 

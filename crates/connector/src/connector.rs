@@ -657,6 +657,24 @@ impl Connector {
         })
     }
 
+    /// Shows or hides a calendar (by its id = collection path) in the agenda.
+    pub fn set_calendar_hidden(
+        &self,
+        apple_id: &str,
+        calendar_id: &str,
+        hidden: bool,
+    ) -> Result<()> {
+        let acc = self.account(apple_id)?;
+        let c = lock(&self.cache);
+        let cal = c
+            .calendars(acc.id)?
+            .into_iter()
+            .find(|cal| cal.path == calendar_id)
+            .ok_or_else(|| Error::Usage(format!("{apple_id} has no calendar {calendar_id}")))?;
+        c.set_hidden(cal.id, hidden)?;
+        Ok(())
+    }
+
     /// The status report.
     pub fn status(&self) -> Result<StatusReport> {
         let c = lock(&self.cache);

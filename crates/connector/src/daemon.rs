@@ -167,7 +167,8 @@ impl Connector {
         });
         let notifier = make_notifier(handler);
         // Actions on a notification shown by an earlier run still reach us.
-        for a in lock(&self.cache).accounts()? {
+        let all = lock(&self.cache).accounts()?;
+        for a in all {
             if let Some(id) = lock(&self.cache).notify_record(a.id)?.id {
                 notifier.listen(&a.apple_id, id);
             }

@@ -4,7 +4,7 @@
 # run the whole bench inside scripts/ci/with-secret-service.sh.
 set -euo pipefail
 : "${BENCH_STATE:?}" "${BENCH_URL:?}"
-here=$(cd "$(dirname "$0")/.." && pwd)
+here=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${CALENDAR_CONNECTOR_CLI:-$here/target/release/calendar-connector-cli}
 DATA=$BENCH_STATE/data
 export CALENDAR_CONNECTOR_KEYRING_NAMESPACE=bench
