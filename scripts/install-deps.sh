@@ -11,6 +11,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 have cc || need+=(build-essential)
 have pkg-config || need+=(pkg-config)
 have curl || need+=(curl)
+have openssl || need+=(openssl)
 have Xvfb || need+=(xvfb xauth)
 have dbus-run-session || need+=(dbus)
 have dbus-monitor || need+=(dbus-bin)

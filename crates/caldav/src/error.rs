@@ -94,7 +94,7 @@ pub enum TransportError {
         host: String,
     },
     /// Credentials would have gone over plain http to a non-loopback host; nothing was sent.
-    #[error("refusing to send credentials over insecure connection to {url}")]
+    #[error("refusing to send credentials over plain http to {url}: use https:// (only loopback servers may use http)")]
     InsecureScheme {
         /// The URL (no query, no user info).
         url: String,
