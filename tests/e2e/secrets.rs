@@ -141,7 +141,7 @@ async fn canary_password_never_leaks_through_link_sync_rejection_relink_daemon_a
         );
     });
     // The daemon, with debug logs, for a few ticks.
-    let mut d = env
+    let d = env
         .cmd()
         .args(["-vv", "daemon", "--interval", "1"])
         .stdout(Stdio::piped())
