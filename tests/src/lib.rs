@@ -320,3 +320,148 @@ pub async fn wait_exit(
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+impl Env {
+    /// Like [`Env::run_async`] with extra environment variables (e.g. the clock offset).
+    pub async fn run_env_async(&self, args: &[&str], envs: &[(&str, &str)]) -> Run {
+        let mut c = self.cmd();
+        c.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        tokio::task::spawn_blocking(move || Run::from(c.output().unwrap()))
+            .await
+            .unwrap()
+    }
+
+    /// The cache database file.
+    pub fn cache_file(&self) -> PathBuf {
+        self.data().join("cache.sqlite3")
+    }
+}
+
+/// `%XX` decoding of an href (the simulator lists '@' as `%40`, [`icloud_sim::Sim::objects`] gives
+/// it plain).
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What a cache file holds, read through a read-only connection (safe while another process writes).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct CacheSnapshot {
+    /// `PRAGMA integrity_check` ("ok" when sound).
+    pub integrity: String,
+    /// Per calendar slug (last path segment): (decoded href, etag) of stored objects.
+    pub objects: std::collections::BTreeMap<String, std::collections::BTreeSet<(String, String)>>,
+    /// Per calendar slug: (decoded href, etag) of quarantined objects.
+    pub quarantined:
+        std::collections::BTreeMap<String, std::collections::BTreeSet<(String, String)>>,
+}
+
+impl CacheSnapshot {
+    /// Stored objects of one calendar.
+    pub fn count(&self, slug: &str) -> usize {
+        self.objects.get(slug).map_or(0, |s| s.len())
+    }
+
+    /// Stored and quarantined objects of one calendar together.
+    pub fn everything(&self, slug: &str) -> std::collections::BTreeSet<(String, String)> {
+        let mut all = self.objects.get(slug).cloned().unwrap_or_default();
+        all.extend(self.quarantined.get(slug).cloned().unwrap_or_default());
+        all
+    }
+}
+
+/// Opens `db` read-only and reads its integrity and contents.
+pub fn read_cache(db: &Path) -> CacheSnapshot {
+    use rusqlite::{Connection, OpenFlags};
+    let conn = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .unwrap_or_else(|e| panic!("open {} read-only: {e}", db.display()));
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    let integrity: Vec<String> = conn
+        .prepare("PRAGMA integrity_check")
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut snap = CacheSnapshot {
+        integrity: integrity.join("; "),
+        ..Default::default()
+    };
+    for (table, into) in [
+        ("objects", &mut snap.objects),
+        ("quarantine", &mut snap.quarantined),
+    ] {
+        let sql = format!(
+            "SELECT c.path, o.href, COALESCE(o.etag, '') FROM {table} o JOIN calendars c ON c.id = o.calendar_id"
+        );
+        let mut st = conn.prepare(&sql).unwrap();
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .unwrap();
+        for row in rows {
+            let (path, href, etag) = row.unwrap();
+            let slug = path
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .to_owned();
+            into.entry(slug)
+                .or_default()
+                .insert((percent_decode(&href), etag));
+        }
+    }
+    snap
+}
+
+/// What the simulator serves for a calendar as (href, etag) pairs.
+pub fn server_set(
+    sim: &icloud_sim::Sim,
+    slug: &str,
+) -> std::collections::BTreeSet<(String, String)> {
+    sim.objects(slug)
+        .into_iter()
+        .map(|(h, e, _)| (percent_decode(&h), e))
+        .collect()
+}
+
+/// Peak resident memory (`VmHWM`, KiB) of a running process, if it can be read.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}

@@ -9,7 +9,15 @@ pub enum XmlError {
         /// At most 80 characters of the body, control characters replaced: safe to log.
         snippet: String,
     },
-    /// Not well-formed, or truncated before the root element closed.
+    /// The document ended before the root element closed (a body cut off in transit).
+    #[error("the server's XML ended early at byte {position}: {message}")]
+    Truncated {
+        /// Byte offset where it ended.
+        position: u64,
+        /// What was still open.
+        message: String,
+    },
+    /// Not well-formed (mismatched tags, bad characters, unknown entities…).
     #[error("malformed XML from server at byte {position}: {message}")]
     Malformed {
         /// Byte offset in the body.

@@ -125,8 +125,19 @@ pub struct Multistatus {
 /// every other escape is uppercased.
 ///
 /// QUIRK(icloud §1.5): iCloud escapes `@` as `%40` in hrefs but rejects `%40` on GET.
+///
+/// Hrefs longer than 16 KiB are refused ([`XmlError::BadHref`] then carries only their start).
 pub fn normalize_href(base: &Url, raw: &str) -> Result<Url, XmlError> {
     let trimmed = raw.trim();
+    if trimmed.len() > MAX_HREF_BYTES {
+        let mut end = 80;
+        while !trimmed.is_char_boundary(end) {
+            end -= 1;
+        }
+        return Err(XmlError::BadHref {
+            href: format!("{}… ({} bytes)", &trimmed[..end], trimmed.len()),
+        });
+    }
     let bad = || XmlError::BadHref {
         href: raw.to_owned(),
     };
@@ -141,6 +152,10 @@ pub fn normalize_href(base: &Url, raw: &str) -> Result<Url, XmlError> {
     url.set_path(&path);
     Ok(url)
 }
+
+/// Longest href accepted; real ones are a few hundred bytes, and servers limit request lines to
+/// about 8 KB. Bounds the work (and the size of the error) for a hostile 50 MB href.
+const MAX_HREF_BYTES: usize = 16 * 1024;
 
 fn normalize_escapes(path: &str) -> String {
     let bytes = path.as_bytes();
@@ -164,6 +179,12 @@ fn normalize_escapes(path: &str) -> String {
                 i += 3;
                 continue;
             }
+            // A '%' that starts no escape is a literal percent sign: escape it, or decoding a
+            // later escape could make it start one ("%%41a" → "%Aa" → "%AA") and
+            // normalization would not be idempotent.
+            out.push_str("%25");
+            i += 1;
+            continue;
         }
         // Url::path() is ASCII, so byte-wise copying is char-wise copying.
         out.push(char::from(b));
@@ -275,9 +296,19 @@ pub fn parse_multistatus(body: &[u8], request_url: &Url) -> Result<Multistatus, 
     };
     loop {
         buf.clear();
-        let malformed = |reader: &NsReader<&[u8]>, e: quick_xml::Error| XmlError::Malformed {
-            position: reader.error_position(),
-            message: e.to_string(),
+        let malformed = |reader: &NsReader<&[u8]>, e: quick_xml::Error| {
+            // An unclosed construct at the end of the input is a cut-off body, not bad XML.
+            if matches!(e, quick_xml::Error::Syntax(_)) {
+                XmlError::Truncated {
+                    position: reader.error_position(),
+                    message: e.to_string(),
+                }
+            } else {
+                XmlError::Malformed {
+                    position: reader.error_position(),
+                    message: e.to_string(),
+                }
+            }
         };
         let (ns, event) = match reader.read_resolved_event_into(&mut buf) {
             Ok(x) => x,
@@ -286,11 +317,13 @@ pub fn parse_multistatus(body: &[u8], request_url: &Url) -> Result<Multistatus, 
         match event {
             Event::Start(ref e) => {
                 let ns = ns_of(&ns).to_owned();
-                p.start(ns, e).map_err(|e| malformed(&reader, e))?;
+                p.start(ns, e, reader.buffer_position())
+                    .map_err(|e| e.into_xml(&reader))?;
             }
             Event::Empty(ref e) => {
                 let ns = ns_of(&ns).to_owned();
-                p.start(ns, e).map_err(|e| malformed(&reader, e))?;
+                p.start(ns, e, reader.buffer_position())
+                    .map_err(|e| e.into_xml(&reader))?;
                 if p.end()? {
                     return Ok(p.out);
                 }
@@ -311,7 +344,7 @@ pub fn parse_multistatus(body: &[u8], request_url: &Url) -> Result<Multistatus, 
                 p.push_text(&s);
             }
             Event::Eof => {
-                return Err(XmlError::Malformed {
+                return Err(XmlError::Truncated {
                     position: reader.buffer_position(),
                     message: "document ended before </multistatus>".to_owned(),
                 })
@@ -321,8 +354,42 @@ pub fn parse_multistatus(body: &[u8], request_url: &Url) -> Result<Multistatus, 
     }
 }
 
+/// How deep elements may nest inside one `DAV:prop`. Real properties nest 3–4 levels; the
+/// limit keeps the recursive `Drop`, `Clone` and tree walks of [`Element`] off the stack's edge
+/// (100,000 nested elements would overflow it).
+const MAX_PROP_DEPTH: usize = 64;
+
+/// Why `Parser::start` refused an element.
+enum StartError {
+    Xml(quick_xml::Error),
+    TooDeep { position: u64 },
+}
+
+impl From<quick_xml::Error> for StartError {
+    fn from(e: quick_xml::Error) -> Self {
+        StartError::Xml(e)
+    }
+}
+
+impl StartError {
+    fn into_xml(self, reader: &NsReader<&[u8]>) -> XmlError {
+        match self {
+            StartError::Xml(e) => XmlError::Malformed {
+                position: reader.error_position(),
+                message: e.to_string(),
+            },
+            StartError::TooDeep { position } => XmlError::Malformed {
+                position,
+                message: format!(
+                    "elements nested more than {MAX_PROP_DEPTH} levels deep inside a DAV:prop"
+                ),
+            },
+        }
+    }
+}
+
 impl Parser<'_> {
-    fn start(&mut self, ns: String, e: &BytesStart<'_>) -> Result<(), quick_xml::Error> {
+    fn start(&mut self, ns: String, e: &BytesStart<'_>, position: u64) -> Result<(), StartError> {
         let top = self.frames.last().copied().unwrap_or(Frame::Skip);
         let local = e.local_name();
         let local = local.as_ref();
@@ -345,6 +412,9 @@ impl Parser<'_> {
             Frame::Propstat if dav && local == b"prop" => Frame::Prop,
             Frame::Propstat if dav && local == b"status" => Frame::Status,
             Frame::Prop | Frame::PropElem => {
+                if self.elems.len() >= MAX_PROP_DEPTH {
+                    return Err(StartError::TooDeep { position });
+                }
                 let mut attrs = Vec::new();
                 for a in e.attributes() {
                     let a = a.map_err(quick_xml::Error::InvalidAttr)?;
@@ -606,6 +676,28 @@ mod tests {
         assert_eq!(e.path(), "/1/caf%C3%A9%20x.ics");
         // Idempotent.
         assert_eq!(normalize_href(&b, d.as_str()).unwrap(), d);
+        // A stray '%' is a literal percent sign; decoding what follows never turns it into an
+        // escape (found by tests/hostile.rs).
+        for raw in ["/1/%%41a", "/1/%%34%31", "/1/100%", "/1/%zz", "/1/%4"] {
+            let once = normalize_href(&b, raw).unwrap();
+            assert_eq!(normalize_href(&b, once.as_str()).unwrap(), once, "{raw}");
+        }
+        assert_eq!(normalize_href(&b, "/1/%%41a").unwrap().path(), "/1/%25Aa");
+        assert_eq!(normalize_href(&b, "/1/100%").unwrap().path(), "/1/100%25");
+    }
+
+    #[test]
+    fn oversized_href_is_bad_href_with_a_short_message() {
+        let long = format!("/{}", "\u{e9}".repeat(MAX_HREF_BYTES));
+        let err = normalize_href(&base(), &long).unwrap_err();
+        let XmlError::BadHref { href } = &err else {
+            panic!("{err:?}")
+        };
+        assert!(
+            href.len() < 120 && href.ends_with(&format!("({} bytes)", long.len())),
+            "{href}"
+        );
+        assert!(normalize_href(&base(), &"a".repeat(MAX_HREF_BYTES)).is_ok());
     }
 
     #[test]
@@ -725,20 +817,23 @@ mod tests {
     }
 
     #[test]
-    fn truncated_xml_is_malformed() {
+    fn truncated_xml_is_truncated_and_mismatched_tags_are_malformed() {
         let full = include_str!("../tests/fixtures/icloud_3_1_sync_collection.xml");
         for cut in [200, 400, full.len() - 20] {
             let err = parse(&full[..cut]).unwrap_err();
             assert!(
-                matches!(err, XmlError::Malformed { .. }),
+                matches!(err, XmlError::Truncated { .. } | XmlError::Malformed { .. }),
                 "cut {cut}: {err:?}"
             );
         }
         let err = parse(r#"<multistatus xmlns="DAV:"><response><href>/a</href>"#).unwrap_err();
-        let XmlError::Malformed { position, .. } = err else {
+        let XmlError::Truncated { position, .. } = err else {
             panic!("{err:?}")
         };
         assert!(position > 0);
+        let err =
+            parse(r#"<multistatus xmlns="DAV:"><response></href></multistatus>"#).unwrap_err();
+        assert!(matches!(err, XmlError::Malformed { .. }), "{err:?}");
     }
 
     #[test]
@@ -748,6 +843,33 @@ mod tests {
         assert!(matches!(err, XmlError::Malformed { .. }), "{err:?}");
         let err = parse(r#"<multistatus xmlns="DAV:"><response><href>a &bogus; b</href></response></multistatus>"#).unwrap_err();
         assert!(matches!(err, XmlError::Malformed { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn deep_nesting_in_prop_is_refused_before_it_can_overflow_the_stack() {
+        let doc = |depth: usize| {
+            format!(
+                r#"<multistatus xmlns="DAV:"><response><href>/a</href><propstat><prop>{}{}</prop>
+<status>HTTP/1.1 200 OK</status></propstat></response></multistatus>"#,
+                "<x:a xmlns:x=\"urn:x\">".repeat(depth),
+                "</x:a>".repeat(depth)
+            )
+        };
+        assert!(parse(&doc(MAX_PROP_DEPTH)).is_ok());
+        // Run on a small stack: before the limit, 100,000 levels overflowed it on drop.
+        let deep = doc(100_000);
+        let err = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || parse(&deep).unwrap_err())
+            .unwrap()
+            .join()
+            .unwrap();
+        let XmlError::Malformed { message, position } = err else {
+            panic!("{err:?}")
+        };
+        assert!(message.contains("nested more than 64 levels"), "{message}");
+        assert!(position > 0);
+        assert!(parse(&doc(MAX_PROP_DEPTH + 1)).is_err());
     }
 
     #[test]

@@ -617,6 +617,32 @@ impl Connector {
                 "the server listed no calendars at all; nothing was deleted".into(),
             ));
         }
+        // Rule 3 for calendars: a known calendar missing from one listing is dropped only when a
+        // second listing agrees.
+        let listed =
+            |v: &[caldav::CalendarInfo], path: &str| v.iter().any(|i| i.url.path() == path);
+        let mut infos = infos;
+        if known.iter().any(|k| !listed(&infos, &k.path)) {
+            let home = Url::parse(
+                &lock(&self.cache)
+                    .account(&acc.apple_id)?
+                    .and_then(|a| a.home_url)
+                    .unwrap_or_default(),
+            )
+            .map_err(|e| Error::Protocol(format!("bad calendar home URL: {e}")))?;
+            let again = discovery::list_calendars(session, &home).await?;
+            let vanished: Vec<&str> = known
+                .iter()
+                .filter(|k| !listed(&infos, &k.path))
+                .map(|k| k.path.as_str())
+                .collect();
+            if vanished.iter().any(|p| listed(&again, p)) {
+                return Err(Error::Protocol(
+                    "the server's calendar lists disagree about which calendars exist; nothing was deleted".into(),
+                ));
+            }
+            infos = again;
+        }
         let mut paths = Vec::new();
         {
             let c = lock(&self.cache);

@@ -67,6 +67,9 @@ pub enum Error {
     /// The server's answer did not make sense (missing properties, unexpected status…).
     #[error("{0}")]
     Protocol(String),
+    /// The server does not offer a request we tried (engine-internal: triggers a fallback).
+    #[error("{0}")]
+    Unsupported(String),
     /// Keychain failure.
     #[error(transparent)]
     Keychain(#[from] KeychainError),
@@ -96,6 +99,7 @@ impl Error {
             Error::Transient(_) => "transient",
             Error::Redirected(_) => "redirected",
             Error::Protocol(_) => "protocol",
+            Error::Unsupported(_) => "unsupported",
             Error::Keychain(_) => "keychain",
             Error::Cache(_) => "cache",
             Error::Usage(_) => "usage",

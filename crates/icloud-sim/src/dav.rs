@@ -250,6 +250,23 @@ fn handle_locked(shared: &Shared, st: &mut State, host: Host, req: &Request) -> 
         Scenario::RedirectOtherHost { location } => {
             return Response::new(302).header("Location", location.clone())
         }
+        Scenario::MalformedXml => {
+            return Response::xml(
+                207,
+                format!("{XML_DECL}<multistatus xmlns=\"DAV:\"><response><href>/</href><propstat><prop><displayname>Home</prop></displayname><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>"),
+            )
+        }
+        Scenario::EmptyOk => return Response::new(200),
+        Scenario::HugeResponse { bytes } => {
+            let mut r = Response::new(207).header("Content-Type", "text/xml; charset=utf-8");
+            r.huge = Some(*bytes);
+            return r;
+        }
+        Scenario::CalendarDisappears { slug } => {
+            if let Some(c) = st.store.calendar_index(slug) {
+                st.store.remove_calendar(c);
+            }
+        }
         _ => {}
     }
 
@@ -271,6 +288,15 @@ fn handle_locked(shared: &Shared, st: &mut State, host: Host, req: &Request) -> 
         return unauthorized(joined, with_body);
     }
 
+    if scenario == Scenario::EtagChangesBetweenListingAndFetch && kind == RequestKind::Multiget {
+        // The listing the client planned from named the old etags; serve every object changed.
+        for href in body.map(|b| b.hrefs.clone()).unwrap_or_default() {
+            if let Res::Object(c, name) = resolve(&st.store, &href_path(&href)) {
+                st.store.touch(c, &name);
+            }
+        }
+    }
+
     let mut resp = match (req.method.as_str(), parsed) {
         ("PROPFIND" | "REPORT", Err(e)) => {
             Response::xml(400, format!("{XML_DECL}<error xmlns=\"DAV:\"><description>{}</description></error>", escape(&e)))
@@ -290,8 +316,14 @@ fn handle_locked(shared: &Shared, st: &mut State, host: Host, req: &Request) -> 
         ("PROPPATCH" | "MKCALENDAR" | "MKCOL" | "MOVE" | "COPY", _) => Response::new(403),
         _ => Response::new(405).header("Allow", "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, REPORT"),
     };
-    if scenario == Scenario::TruncatedBody {
-        resp.truncate = true;
+    match scenario {
+        Scenario::TruncatedBody => resp.truncate = true,
+        Scenario::ConnectionResetMidBody => resp.reset = true,
+        Scenario::TruncatedXml => {
+            let half = resp.body.len() / 2;
+            resp.body.truncate(half);
+        }
+        _ => {}
     }
     resp
 }
@@ -652,6 +684,10 @@ fn valid_sync_token_error(status: u16) -> Response {
 fn report(st: &State, req: &Request, body: &RequestBody, scenario: &Scenario) -> Response {
     let store = &st.store;
     let res = resolve(store, &decode(req.raw_path()));
+    if res == Res::Missing {
+        // A REPORT on a collection that does not exist (any more).
+        return Response::new(404);
+    }
     let ctx = Props {
         store,
         apple_id: &st.apple_id,

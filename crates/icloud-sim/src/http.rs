@@ -51,6 +51,10 @@ pub(crate) struct Response {
     pub(crate) body: Vec<u8>,
     /// Send half the body, claim all of it in `Content-Length`, then close.
     pub(crate) truncate: bool,
+    /// Like `truncate`, but end with a TCP reset instead of a clean close.
+    pub(crate) reset: bool,
+    /// Instead of `body`, stream a generated multistatus of this many bytes (chunked).
+    pub(crate) huge: Option<u64>,
     pub(crate) close: bool,
 }
 
@@ -61,6 +65,8 @@ impl Response {
             headers: Vec::new(),
             body: Vec::new(),
             truncate: false,
+            reset: false,
+            huge: None,
             close: false,
         }
     }
@@ -224,6 +230,55 @@ async fn read_request(
     Ok(Some(req))
 }
 
+/// Streams a `bytes`-long multistatus in chunks, generated as it goes (never held whole).
+async fn write_huge(w: &mut OwnedWriteHalf, mut head: String, bytes: u64) -> io::Result<()> {
+    const PREFIX: &[u8] =
+        b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<multistatus xmlns=\"DAV:\">";
+    const SUFFIX: &[u8] = b"</multistatus>";
+    const UNIT: &[u8] = b"<response><href>/1/calendars/home/filler.ics</href><propstat><prop><getetag>\"0\"</getetag></prop><status>HTTP/1.1 200 OK</status></propstat></response>\n";
+    head.push_str("Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+    w.write_all(head.as_bytes()).await?;
+    let block: Vec<u8> = UNIT.repeat(64 * 1024 / UNIT.len());
+    let mut chunk = Vec::with_capacity(block.len() + 32);
+    fn send(data: &[u8], chunk: &mut Vec<u8>) {
+        chunk.clear();
+        chunk.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+        chunk.extend_from_slice(data);
+        chunk.extend_from_slice(b"\r\n");
+    }
+    let fixed = (PREFIX.len() + SUFFIX.len()) as u64;
+    let mut left = bytes.saturating_sub(fixed);
+    send(
+        &PREFIX[..PREFIX
+            .len()
+            .min(usize::try_from(bytes).unwrap_or(usize::MAX))],
+        &mut chunk,
+    );
+    w.write_all(&chunk).await?;
+    while left > 0 {
+        let n = if left >= block.len() as u64 {
+            block.len()
+        } else if left >= UNIT.len() as u64 {
+            (left as usize / UNIT.len()) * UNIT.len()
+        } else {
+            left as usize
+        };
+        if n >= UNIT.len() {
+            send(&block[..n], &mut chunk);
+        } else {
+            send(&b" ".repeat(n), &mut chunk);
+        }
+        w.write_all(&chunk).await?;
+        left -= n as u64;
+    }
+    if bytes >= fixed {
+        send(SUFFIX, &mut chunk);
+        w.write_all(&chunk).await?;
+    }
+    w.write_all(b"0\r\n\r\n").await?;
+    w.flush().await
+}
+
 async fn write_response(w: &mut OwnedWriteHalf, req: &Request, resp: &Response) -> io::Result<()> {
     let mut head = format!("HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status));
     for (k, v) in &resp.headers {
@@ -232,19 +287,23 @@ async fn write_response(w: &mut OwnedWriteHalf, req: &Request, resp: &Response) 
         head.push_str(v);
         head.push_str("\r\n");
     }
-    let claimed = if resp.truncate && resp.body.is_empty() {
+    if let Some(bytes) = resp.huge {
+        return write_huge(w, head, bytes).await;
+    }
+    let cut = resp.truncate || resp.reset;
+    let claimed = if cut && resp.body.is_empty() {
         4096
     } else {
         resp.body.len()
     };
     head.push_str(&format!("Content-Length: {claimed}\r\n"));
-    if resp.close || resp.truncate || !req.keep_alive {
+    if resp.close || cut || !req.keep_alive {
         head.push_str("Connection: close\r\n");
     }
     head.push_str("\r\n");
     let mut out = head.into_bytes();
     if req.method != "HEAD" {
-        let sent = if resp.truncate {
+        let sent = if cut {
             resp.body.len() / 2
         } else {
             resp.body.len()
@@ -282,7 +341,17 @@ pub(crate) async fn serve(stream: TcpStream, handler: impl Fn(&Request) -> Respo
         if write_response(&mut w, &req, &resp).await.is_err() {
             break;
         }
-        if resp.close || resp.truncate || !req.keep_alive {
+        if resp.reset {
+            // Let the client read the head and part of the body, then abort: SO_LINGER 0 makes the
+            // close send RST instead of FIN.
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            if let Ok(stream) = r.into_inner().reunite(w) {
+                let _ = stream.set_zero_linger();
+                drop(stream);
+            }
+            return;
+        }
+        if resp.close || resp.truncate || resp.huge.is_some() || !req.keep_alive {
             let _ = w.shutdown().await;
             break;
         }

@@ -27,9 +27,34 @@ pub enum Scenario {
         /// The HTTP status.
         status: u16,
     },
-    /// The real answer, but the body is cut in half and the connection closed while `Content-Length`
-    /// promises the whole.
+    /// The real answer, but the body is cut in half and the connection closed (FIN) while
+    /// `Content-Length` promises the whole: broken at the HTTP level.
     TruncatedBody,
+    /// The real answer; `Content-Length` promises the whole body, half of it is sent, then the
+    /// connection is reset (TCP RST), as when a proxy or the server dies mid-body.
+    ConnectionResetMidBody,
+    /// The real answer cut in half, with a `Content-Length` that matches what is sent: the HTTP
+    /// exchange is well-formed and the connection stays open, only the XML ends early.
+    TruncatedXml,
+    /// 207 whose body is not well-formed XML (mismatched tags).
+    MalformedXml,
+    /// 200 with an empty body (`Content-Length: 0`).
+    EmptyOk,
+    /// Every object a multiget asks for is changed on the server (new SUMMARY, so a new etag) just
+    /// before it is served: the listing said etag A, the multiget answers B with changed data.
+    EtagChangesBetweenListingAndFetch,
+    /// The calendar with this slug is deleted from the server when the scenario first applies to a
+    /// request (that request and every later one on it get 404; the home listing no longer names it).
+    CalendarDisappears {
+        /// The calendar's slug.
+        slug: String,
+    },
+    /// A 207 of `bytes` bytes (chunked, no `Content-Length`), generated while it is sent and never
+    /// held in memory, e.g. 1 GiB.
+    HugeResponse {
+        /// Total body size.
+        bytes: u64,
+    },
     /// 200 `text/html` Apple sign-in page instead of DAV.
     HtmlSignIn,
     /// 302 to another host.

@@ -278,6 +278,23 @@ impl Store {
         names
     }
 
+    /// Gives one object a new SUMMARY (so new data and a new etag); false when it does not exist.
+    pub(crate) fn touch(&mut self, cal: usize, name: &str) -> bool {
+        self.edits += 1;
+        let c = &mut self.calendars[cal];
+        let Some(o) = c.objects.get(name) else {
+            return false;
+        };
+        let data = generate::with_new_summary(&o.data, self.edits);
+        c.insert(name.to_owned(), data);
+        true
+    }
+
+    /// Deletes a whole calendar (it vanishes from the home listing; requests on it get 404).
+    pub(crate) fn remove_calendar(&mut self, cal: usize) {
+        self.calendars.remove(cal);
+    }
+
     pub(crate) fn put(&mut self, cal: usize, name: &str, data: Vec<u8>) {
         self.calendars[cal].insert(name.to_owned(), data);
     }

@@ -136,6 +136,8 @@ pub fn classify(resp: &RawResponse, expect: Expect) -> Classification {
         300..=399 => Classification::Redirect {
             location: header("location"),
         },
+        // 501 Not Implemented is an answer about the request, not a passing failure.
+        501 => Classification::Other { status: 501 },
         500..=599 => Classification::Transient {
             status: resp.status,
         },

@@ -97,7 +97,10 @@ pub fn dav_error(e: caldav::DavError, step: &str) -> Error {
                 "the server's answer to {step} is not calendar data (it starts with {snippet:?})"
             ))
         }
-        caldav::DavError::Xml(x @ caldav::XmlError::Malformed { .. }) => Error::Transient(format!(
+        caldav::DavError::Xml(x @ caldav::XmlError::Truncated { .. }) => Error::Transient(format!(
+            "the server's answer to {step} was cut off ({x}); nothing was changed, the next sync retries"
+        )),
+        caldav::DavError::Xml(x @ caldav::XmlError::Malformed { .. }) => Error::Protocol(format!(
             "the server's answer to {step} is not well-formed XML ({x}); nothing was changed"
         )),
         other => Error::Protocol(format!("{step}: {other}")),

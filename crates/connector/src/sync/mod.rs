@@ -120,7 +120,21 @@ async fn listing_full(
         url: url.clone(),
         token: None,
     };
-    let r = session.send(&req.request(), Expect::Multistatus).await?;
+    let (class, r) = session
+        .send_allowing(&req.request(), Expect::Multistatus)
+        .await?;
+    match class {
+        Classification::Ok => {}
+        // A server without RFC 6578 refuses the REPORT itself; only that switches to etag listings.
+        Classification::Forbidden | Classification::Other { .. } => {
+            return Err(Error::Unsupported(format!(
+                "sync-collection is not supported on {} (HTTP {})",
+                url.path(),
+                r.status
+            )))
+        }
+        other => return Err(session::status_error(&other, &r)),
+    }
     let res = req.parse(&r).map_err(|e| dav_error(e, "sync-collection"))?;
     if res.incomplete {
         return Err(Error::Protocol(format!(
@@ -183,8 +197,8 @@ async fn list(
         match listing_full(session, url, "sync-collection").await {
             Ok((l, t)) => return Ok((l, t, "sync-collection".into())),
             Err(e) if is_account_level(&e) => return Err(e),
-            Err(Error::Protocol(m)) => {
-                tracing::info!(calendar = %cal.path, "sync-collection not usable ({m}); using etag listings");
+            Err(Error::Unsupported(m)) => {
+                tracing::info!(calendar = %cal.path, "{m}; using etag listings");
             }
             Err(e) => return Err(e),
         }

@@ -137,6 +137,19 @@ impl Conn {
         Resp { body, ..resp }
     }
 
+    /// Everything until the connection ends, and the error it ended with (None for a clean EOF).
+    pub async fn read_until_error(&mut self) -> (Vec<u8>, Option<std::io::Error>) {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 8192];
+        loop {
+            match self.stream.read(&mut buf).await {
+                Ok(0) => return (got, None),
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) => return (got, Some(e)),
+            }
+        }
+    }
+
     /// Everything until the server closes the connection.
     pub async fn read_to_end(&mut self) -> Vec<u8> {
         let mut rest = Vec::new();
