@@ -360,7 +360,9 @@ fn make_inst(start: &When, dur: Dur, local: chrono_tz::Tz) -> Option<Inst> {
     }
 }
 
-/// Does the EXDATE / RECURRENCE-ID `key` name the instance starting at `inst`?
+/// Does the EXDATE / RECURRENCE-ID `key` name the instance starting at `inst`? (The reference
+/// for [`KeySet::matches`].)
+#[cfg(test)]
 fn key_matches(key: &When, inst: &OccTime, local: chrono_tz::Tz) -> bool {
     match (key, inst) {
         (When::Date(k), OccTime::Date(d)) => k == d,
@@ -368,6 +370,49 @@ fn key_matches(key: &When, inst: &OccTime, local: chrono_tz::Tz) -> bool {
         (When::DateTime(n, _), OccTime::Date(d)) => n.date() == *d,
         (When::DateTime(n, zone), OccTime::DateTime(dt)) => {
             zone.localize(*n, local).timestamp() == dt.timestamp()
+        }
+    }
+}
+
+/// A set of EXDATE / RECURRENCE-ID keys answering [`key_matches`] for any of them in O(1), so
+/// thousands of EXDATEs or overrides do not make every candidate scan them all.
+struct KeySet {
+    /// Dates of DATE keys: match a date or any date-time on that day.
+    dates: std::collections::HashSet<NaiveDate>,
+    /// Dates of DATE-TIME keys: match a DATE instance on that day.
+    datetime_dates: std::collections::HashSet<NaiveDate>,
+    /// Instants of DATE-TIME keys: match a DATE-TIME instance at that instant.
+    instants: std::collections::HashSet<i64>,
+}
+
+impl KeySet {
+    fn new<'k>(keys: impl IntoIterator<Item = &'k When>, local: chrono_tz::Tz) -> Self {
+        let mut set = KeySet {
+            dates: Default::default(),
+            datetime_dates: Default::default(),
+            instants: Default::default(),
+        };
+        for k in keys {
+            match k {
+                When::Date(d) => {
+                    set.dates.insert(*d);
+                }
+                When::DateTime(n, zone) => {
+                    set.datetime_dates.insert(n.date());
+                    set.instants.insert(zone.localize(*n, local).timestamp());
+                }
+            }
+        }
+        set
+    }
+
+    /// Same answer as `keys.iter().any(|k| key_matches(k, inst, local))`.
+    fn matches(&self, inst: &OccTime) -> bool {
+        match inst {
+            OccTime::Date(d) => self.dates.contains(d) || self.datetime_dates.contains(d),
+            OccTime::DateTime(dt) => {
+                self.dates.contains(&dt.date_naive()) || self.instants.contains(&dt.timestamp())
+            }
         }
     }
 }
@@ -538,6 +583,11 @@ fn occurrences_inner(
             .map(|(oi, _)| &obj.events[*oi])
             .collect();
 
+        let excluded = KeySet::new(&m.exdates, local);
+        let overridden = KeySet::new(
+            my_overrides.iter().filter_map(|o| o.recurrence_id.as_ref()),
+            local,
+        );
         let series_uid = m.uid.clone().unwrap_or_else(|| uid.clone());
         // Turn one candidate start (in the master's frame) into an occurrence
         // if it survives EXDATE / overrides and overlaps the window. Returns
@@ -546,14 +596,7 @@ fn occurrences_inner(
             let Some(inst) = make_inst(w, d.unwrap_or(dur), local) else {
                 return true;
             };
-            if m.exdates.iter().any(|x| key_matches(x, &inst.start, local)) {
-                return true;
-            }
-            if my_overrides.iter().any(|o| {
-                o.recurrence_id
-                    .as_ref()
-                    .is_some_and(|rid| key_matches(rid, &inst.start, local))
-            }) {
+            if excluded.matches(&inst.start) || overridden.matches(&inst.start) {
                 return true;
             }
             if overlaps(&inst, from_ts, to_ts, local) {
@@ -616,9 +659,11 @@ fn occurrences_inner(
                 break;
             }
         }
-        out.sort_by_key(|o| o.start.to_utc_sort_key(local));
-        out.dedup_by(|a, b| a.start == b.start && a.uid == b.uid);
     }
+    // Once for all masters: sorting inside the loop made 3,000 masters cost 3,000 sorts of up
+    // to 10,000 occurrences. Stable, so the result is the same.
+    out.sort_by_key(|o| o.start.to_utc_sort_key(local));
+    out.dedup_by(|a, b| a.start == b.start && a.uid == b.uid);
 
     // Overrides (possibly moved into the window from anywhere).
     for (oi, mi) in &overrides {
@@ -851,4 +896,37 @@ fn summarize_inner(raw: &[u8]) -> Result<ObjectSummary, ParseError> {
         window_end: if unbounded { None } else { hi },
         component: ComponentKind::Event,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_set_agrees_with_key_matches() {
+        let local = chrono_tz::Tz::Europe__Berlin;
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap_or_default();
+        let n = |day, h| d(2026, 3, day).and_hms_opt(h, 0, 0).unwrap_or_default();
+        let berlin = Zone::Iana(chrono_tz::Tz::Europe__Berlin);
+        let keys = vec![
+            When::Date(d(2026, 3, 1)),
+            When::DateTime(n(2, 9), berlin.clone()),
+            When::DateTime(n(3, 9), Zone::Floating),
+            When::DateTime(n(29, 2), berlin.clone()),
+        ];
+        let set = KeySet::new(&keys, local);
+        let mut insts = Vec::new();
+        for day in 1..31 {
+            insts.push(OccTime::Date(d(2026, 3, day)));
+            for h in [0, 2, 3, 8, 9, 23] {
+                for z in [&berlin, &Zone::Floating, &Zone::Fixed(tz::utc_offset())] {
+                    insts.push(OccTime::DateTime(z.localize(n(day, h), local)));
+                }
+            }
+        }
+        for inst in &insts {
+            let want = keys.iter().any(|k| key_matches(k, inst, local));
+            assert_eq!(set.matches(inst), want, "{inst:?}");
+        }
+    }
 }

@@ -474,6 +474,10 @@ pub(crate) fn expand_with(
     }
 
     let sub_daily = rule.freq >= Freq::Hourly;
+    // Sub-daily rules visit each day up to 86,400 times: remember the last day's verdict, and
+    // reuse one candidate buffer, so a budget's worth of periods stays cheap.
+    let mut day_verdict: Option<(NaiveDate, bool)> = None;
+    let mut candidates: Vec<NaiveDateTime> = Vec::new();
     loop {
         if *budget == 0 {
             return true;
@@ -494,7 +498,16 @@ pub(crate) fn expand_with(
 
         // Sub-daily frequencies: skip whole days / hours / minutes that cannot match.
         if sub_daily {
-            let next_boundary = if !eff.day_matches(pstart.date()) {
+            let day = pstart.date();
+            let day_ok = match day_verdict {
+                Some((d, ok)) if d == day => ok,
+                _ => {
+                    let ok = eff.day_matches(day);
+                    day_verdict = Some((day, ok));
+                    ok
+                }
+            };
+            let next_boundary = if !day_ok {
                 pstart
                     .date()
                     .succ_opt()
@@ -512,6 +525,21 @@ pub(crate) fn expand_with(
                 && !eff.rule.byminute.contains(&pstart.minute())
             {
                 pstart.with_second(0).map(|t| t + TimeDelta::minutes(1))
+            } else if rule.freq == Freq::Secondly
+                && !eff.rule.bysecond.is_empty()
+                && !eff.rule.bysecond.contains(&pstart.second())
+            {
+                // The next listed second in this minute, else the next minute.
+                match eff
+                    .rule
+                    .bysecond
+                    .iter()
+                    .filter(|s| **s > pstart.second())
+                    .min()
+                {
+                    Some(s) => pstart.with_second(*s),
+                    None => pstart.with_second(0).map(|t| t + TimeDelta::minutes(1)),
+                }
             } else {
                 None
             };
@@ -531,7 +559,7 @@ pub(crate) fn expand_with(
         }
 
         // Candidate set for this period.
-        let mut candidates: Vec<NaiveDateTime> = Vec::new();
+        candidates.clear();
         match rule.freq {
             Freq::Yearly | Freq::Monthly | Freq::Weekly | Freq::Daily => {
                 let first = pstart.date();
@@ -548,9 +576,17 @@ pub(crate) fn expand_with(
                     _ => 1,
                 };
                 *budget = budget.saturating_sub(days / 8);
+                // Every candidate costs a unit too: BYHOUR × BYMINUTE × BYSECOND can put 86,400
+                // candidates on each day (31.6 million in one YEARLY period).
+                let per_day = (eff.hours.len() * eff.minutes.len() * eff.seconds.len()) as u64;
                 let mut d = first;
                 for _ in 0..days {
                     if eff.day_matches(d) {
+                        if *budget < per_day {
+                            *budget = 0;
+                            return true;
+                        }
+                        *budget -= per_day;
                         for h in &eff.hours {
                             for m in &eff.minutes {
                                 for s in &eff.seconds {
@@ -589,6 +625,10 @@ pub(crate) fn expand_with(
                 }
             }
         }
+        if sub_daily {
+            // As for the daily and longer periods above: candidates cost work too.
+            *budget = budget.saturating_sub(candidates.len() as u64);
+        }
         candidates.sort_unstable();
         candidates.dedup();
         if !rule.bysetpos.is_empty() {
@@ -606,10 +646,11 @@ pub(crate) fn expand_with(
                 .collect();
             picked.sort_unstable();
             picked.dedup();
-            candidates = picked;
+            candidates.clear();
+            candidates.extend(picked);
         }
 
-        for c in candidates {
+        for &c in &candidates {
             if c <= dtstart {
                 continue;
             }
@@ -823,6 +864,60 @@ mod tests {
             .collect();
         assert!(!skipped.is_empty());
         assert_eq!(skipped, full);
+    }
+
+    #[test]
+    fn secondly_bysecond_skip_matches_filtering() {
+        let start = dt("2026-03-01 00:00:07");
+        let end = dt("2026-03-01 06:00:00");
+        let mut r = rule(Freq::Secondly);
+        r.interval = 7;
+        let mut b = 10_000_000;
+        let all = expand(&r, start, None, end, 100_000, &mut b).items;
+        r.bysecond = vec![10, 40, 59];
+        let mut b = 10_000_000;
+        let got = expand(&r, start, None, end, 100_000, &mut b).items;
+        let want: Vec<_> = all
+            .into_iter()
+            .enumerate()
+            .filter(|(i, t)| *i == 0 || r.bysecond.contains(&t.second()))
+            .map(|(_, t)| t)
+            .collect();
+        assert!(want.len() > 100);
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn candidate_explosion_in_one_period_stops_at_the_budget() {
+        // 365 days × 86,400 seconds in the first YEARLY period; found by tests/calendar_hostile.rs.
+        let mut r = rule(Freq::Yearly);
+        r.byday = [
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+            Weekday::Sat,
+            Weekday::Sun,
+        ]
+        .into_iter()
+        .map(|d| (None, d))
+        .collect();
+        r.byhour = (0..24).collect();
+        r.byminute = (0..60).collect();
+        r.bysecond = (0..60).collect();
+        let mut b = 1_000_000;
+        let exp = expand(
+            &r,
+            dt("2026-01-01 00:00:00"),
+            Some(dt("2400-01-01 00:00:00")),
+            dt("2401-01-01 00:00:00"),
+            10,
+            &mut b,
+        );
+        assert!(exp.truncated);
+        assert!(exp.items.is_empty());
+        assert_eq!(b, 0);
     }
 
     #[test]

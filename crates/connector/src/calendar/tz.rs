@@ -121,7 +121,13 @@ pub(crate) struct ZoneResolver<'a> {
     ical: &'a ICalendar,
     calcard: calcard::icalendar::timezone::TzResolver<&'a str>,
     cache: HashMap<String, Zone>,
+    /// Recurrence-expansion work left for all VTIMEZONE observances of this object together
+    /// (a thousand observances with rules that never match must not cost a thousand budgets).
+    vtz_budget: std::cell::Cell<u64>,
 }
+
+/// Expansion work for VTIMEZONE observance rules, per object.
+const VTIMEZONE_BUDGET: u64 = 400_000;
 
 impl<'a> ZoneResolver<'a> {
     pub(crate) fn new(ical: &'a ICalendar) -> Self {
@@ -129,6 +135,7 @@ impl<'a> ZoneResolver<'a> {
             ical,
             calcard: ical.build_tz_resolver(),
             cache: HashMap::new(),
+            vtz_budget: std::cell::Cell::new(VTIMEZONE_BUDGET),
         }
     }
 
@@ -242,8 +249,11 @@ impl<'a> ZoneResolver<'a> {
                 let end = chrono::NaiveDate::from_ymd_opt(2200, 1, 1)
                     .and_then(|d| d.and_hms_opt(0, 0, 0));
                 if let Some(end) = end {
-                    let mut budget = 200_000u64;
+                    let mut budget = self.vtz_budget.get().min(200_000);
+                    let before = budget;
                     let exp = rrule::expand(&rule, start, None, end, 1000, &mut budget);
+                    self.vtz_budget
+                        .set(self.vtz_budget.get().saturating_sub(before - budget));
                     onsets.extend(exp.items);
                 }
             }
