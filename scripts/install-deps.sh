@@ -2,7 +2,8 @@
 # Installs what Calendar Connector needs on a Debian/Ubuntu machine, skipping what is there.
 #   scripts/install-deps.sh          run + test dependencies
 # System packages via apt (as root, or with sudo), Radicale (the real CalDAV server the tests use) in
-# a venv at .venv-radicale. The Rust toolchain must already be installed (rustup; Rust >= 1.89).
+# a venv at .venv-radicale, the Tauri CLI pinned in package-lock.json (npm ci), and tauri-driver for
+# the desktop app's WebDriver tests. The Rust toolchain must already be installed (Rust >= 1.89).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,17 @@ have secret-tool || need+=(libsecret-tools)
 have dunst || need+=(dunst)
 have notify-send || need+=(libnotify-bin)
 have python3 || need+=(python3)
+have dbus-send || need+=(dbus-bin)
+have gdbus || need+=(libglib2.0-bin)
+# The desktop app (Tauri 2 on WebKitGTK), its tray icon, its WebDriver tests and its packages.
+pkg_ok() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+for p in libwebkit2gtk-4.1-dev libayatana-appindicator3-dev webkit2gtk-driver libssl-dev; do
+  pkg_ok "$p" || need+=("$p")
+done
+pkg_ok imagemagick || need+=(imagemagick)
+have rpm || need+=(rpm)
+have node || need+=(nodejs)
+have npm || need+=(npm)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -37,4 +49,16 @@ if [ ! -x .venv-radicale/bin/radicale ]; then
   echo "installing Radicale into .venv-radicale" >&2
   python3 -m venv .venv-radicale
   .venv-radicale/bin/pip install -q 'radicale>=3.9,<4' >&2
+fi
+
+# The Tauri CLI, exactly as package-lock.json pins it (^2; no 3.0 pre-releases).
+if [ ! -x node_modules/.bin/tauri ]; then
+  echo "installing the Tauri CLI (npm ci)" >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi
+
+# WebDriver server for the desktop app's UI tests (^2: the newest on crates.io is a 3.0 alpha).
+if ! have tauri-driver; then
+  echo "installing tauri-driver" >&2
+  cargo install tauri-driver --version '^2' --locked >&2
 fi

@@ -2,7 +2,9 @@
 # Runs every test of Calendar Connector on a fresh Debian/Ubuntu machine:
 #   formatting and lints, unit tests, and end-to-end tests of the CLI against the iCloud simulator and
 #   a real Radicale server, with the real OS keychain (gnome-keyring on a private D-Bus session) and a
-#   real notification daemon (dunst under Xvfb). Starts everything it needs and stops it afterwards.
+#   real notification daemon (dunst under Xvfb); the desktop app over WebDriver (tauri-driver +
+#   WebKitWebDriver) in the same kind of session; then its .deb (installed with apt and checked from
+#   PATH, then removed) and .rpm (inspected). Starts everything it needs and stops it afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
@@ -21,4 +23,51 @@ echo "== cargo build" >&2
 cargo build --workspace --all-targets --locked
 echo "== cargo test (inside a private desktop session: Xvfb, D-Bus, gnome-keyring, dunst)" >&2
 timeout -k 10 2400 scripts/ci/desktop-session.sh cargo test --workspace --locked --no-fail-fast
+
+echo "== desktop app: WebDriver tests (tauri-driver + WebKitWebDriver under Xvfb, dunst, dbus-monitor)" >&2
+# The debug binary the tests launch was built above (cargo build --workspace). REQUIRE_DESKTOP turns
+# the tests' "skipped: no display" into a failure here.
+mkdir -p target/ui-screenshots
+REQUIRE_DESKTOP=1 NOTIFY_LOG="$PWD/target/ui-screenshots/notify.log" timeout -k 10 600 \
+  scripts/ci/desktop-session.sh scripts/ci/with-tauri-driver.sh \
+  cargo test -p calendar-connector --locked --test ui -- --test-threads=1
+echo "   screenshots: target/ui-screenshots/" >&2
+
+echo "== desktop app: .deb and .rpm (tauri build, release)" >&2
+timeout -k 10 1800 npx --no-install tauri build --bundles deb,rpm --ci
+deb=$(ls -t target/release/bundle/deb/*.deb | head -n1)
+rpm_file=$(ls -t target/release/bundle/rpm/*.rpm | head -n1)
+ls -l "$deb" "$rpm_file" >&2
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+pkg=$(dpkg-deb -f "$deb" Package)
+remove_pkg() { $SUDO apt-get remove -y -qq "$pkg" >/dev/null 2>&1 || true; }
+trap remove_pkg EXIT
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "./$deb" >&2
+app=$(command -v calendar-connector)
+echo "   installed $pkg: $app" >&2
+pkg_data=$(mktemp -d)
+CALENDAR_CONNECTOR_DATA_DIR="$pkg_data" env -u DISPLAY -u WAYLAND_DISPLAY calendar-connector status --json |
+  python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["accounts"] == [], r; print("   status --json from PATH, no display: ok", file=sys.stderr)'
+rm -rf "$pkg_data"
+dpkg -L "$pkg" >target/deb-files.txt
+desktop=$(grep '^/usr/share/applications/.*\.desktop$' target/deb-files.txt | head -n1 || true)
+[ -n "$desktop" ] || { echo "no .desktop entry in $pkg" >&2; exit 1; }
+grep -qx 'Exec=calendar-connector' "$desktop" || { echo "$desktop: Exec is not calendar-connector" >&2; cat "$desktop" >&2; exit 1; }
+grep -q '^Icon=' "$desktop"
+grep -q '^Categories=.*Calendar' "$desktop"
+grep -q '^/usr/share/icons/hicolor/.*/apps/.*\.png$' target/deb-files.txt
+grep -q '^/usr/share/metainfo/.*\.metainfo\.xml$' target/deb-files.txt
+echo "   desktop entry: $desktop" >&2
+remove_pkg
+trap - EXIT
+! command -v calendar-connector >/dev/null || { echo "calendar-connector still on PATH after removal" >&2; exit 1; }
+rpm -qlp "$rpm_file" >target/rpm-files.txt
+for f in /usr/bin/calendar-connector '/usr/share/applications/.*\.desktop' '/usr/share/metainfo/.*\.metainfo\.xml' \
+         '/usr/share/icons/hicolor/.*\.png'; do
+  grep -q "^$f\$" target/rpm-files.txt || { echo "the rpm lacks $f" >&2; cat target/rpm-files.txt >&2; exit 1; }
+done
+rpm -qp --requires "$rpm_file" >target/rpm-requires.txt
+grep -q webkit2gtk target/rpm-requires.txt || { echo "the rpm does not require webkit2gtk" >&2; exit 1; }
+echo "   rpm: $(wc -l <target/rpm-files.txt) files, requires webkit2gtk" >&2
+
 echo "== all tests passed in $((SECONDS - start)) s" >&2

@@ -18,6 +18,7 @@ pub mod demo;
 pub mod error;
 pub mod icloud;
 pub mod notify;
+pub mod policy;
 pub mod relink;
 pub mod sync;
 

@@ -1,0 +1,36 @@
+//! Generates the Tauri context and the app's own command permissions (`allow-<command>`), so each
+//! window's capability lists exactly the commands it may call.
+fn main() {
+    let attrs = tauri_build::Attributes::new()
+        .app_manifest(tauri_build::AppManifest::new().commands(calendar_connector_commands()));
+    if let Err(e) = tauri_build::try_build(attrs) {
+        println!("cargo:warning=tauri build script failed: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+/// Every `#[tauri::command]` in src/cmd.rs (kept in step by the `commands_are_all_registered` test).
+fn calendar_connector_commands() -> &'static [&'static str] {
+    &[
+        "get_state",
+        "check_password",
+        "link_account",
+        "start_demo",
+        "stop_demo",
+        "sync_now",
+        "relink_account",
+        "retry_auth",
+        "events",
+        "set_calendar_hidden",
+        "guidance",
+        "get_settings",
+        "set_settings",
+        "export_calendars",
+        "save_diagnostics",
+        "unlink_account",
+        "simulate_revocation",
+        "demo_stats",
+        "open_apple_account",
+        "open_url",
+    ]
+}

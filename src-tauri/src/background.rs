@@ -1,0 +1,162 @@
+//! Background work: the connector's daemon (scheduler + notifications) per connector, and a light
+//! watcher that keeps the tray icon and the webview in step with the accounts' state.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use connector::notify::{ActionHandler, DesktopNotifier, NotificationSpec, Notifier};
+use connector::{Connector, DaemonOptions};
+use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tokio_util::sync::CancellationToken;
+
+use crate::settings::Settings;
+use crate::state::{AppState, DaemonHandle};
+
+/// Event: something in the accounts' state changed (no payload); the UI calls `get_state` again.
+pub const STATE_CHANGED: &str = "state-changed";
+/// Event: a sync progress step (`connector::sync::Progress`).
+pub const SYNC_PROGRESS: &str = "sync-progress";
+/// Event: open the relink wizard of `{ appleId }`.
+pub const OPEN_RELINK: &str = "open-relink";
+
+/// Stands in for the desktop notifier when the person turned notifications off: nothing is shown, and
+/// the connector's records still say "handled", so turning them on again does not replay old ones.
+struct Silent;
+
+impl Notifier for Silent {
+    fn show(&self, _account: &str, _spec: &NotificationSpec) -> Result<u32, String> {
+        Ok(0)
+    }
+    fn close(&self, _id: u32) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Starts the daemon over `conn` with the effective settings. "Fix now" on its notification opens the
+/// relink wizard of that account.
+pub fn spawn_daemon<R: Runtime>(
+    app: &AppHandle<R>,
+    conn: Arc<Connector>,
+    settings: &Settings,
+) -> DaemonHandle {
+    let token = CancellationToken::new();
+    let fix_app = app.clone();
+    let opts = DaemonOptions {
+        interval: Duration::from_secs(settings.sync_interval_minutes.max(1) * 60),
+        on_fix_now: Arc::new(move |who: &str| crate::window::open_relink(&fix_app, who)),
+    };
+    let notifications = settings.notifications;
+    let t = token.clone();
+    let join = tauri::async_runtime::spawn(async move {
+        let make = move |h: ActionHandler| -> Arc<dyn Notifier> {
+            if notifications {
+                Arc::new(DesktopNotifier::new(h))
+            } else {
+                Arc::new(Silent)
+            }
+        };
+        if let Err(e) = conn.run_daemon(opts, make, t).await {
+            tracing::warn!(
+                data_dir = %conn.data_dir().display(),
+                "background sync is not running here: {e}"
+            );
+        }
+    });
+    DaemonHandle { token, join }
+}
+
+/// Restarts every daemon with the current settings (after the settings changed).
+pub async fn restart_daemons<R: Runtime>(app: &AppHandle<R>) {
+    let state = app.state::<AppState>();
+    if !state.background {
+        return;
+    }
+    let settings = state.effective_settings();
+    let mut main = state.main_daemon.lock().await;
+    if let Some(d) = main.take() {
+        d.stop().await;
+    }
+    *main = Some(spawn_daemon(app, state.main.clone(), &settings));
+    drop(main);
+    let mut demo = state.demo.lock().await;
+    if let Some(run) = demo.as_mut() {
+        if let Some(d) = run.daemon.take() {
+            d.stop().await;
+        }
+        run.daemon = Some(spawn_daemon(app, run.conn.clone(), &settings));
+    }
+}
+
+/// Aggregate state for the tray.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrayState {
+    /// Every account is fine (or there is none).
+    Ok,
+    /// A sync runs.
+    Syncing,
+    /// An account needs a relink.
+    NeedsRelink,
+}
+
+/// Aggregates a status report.
+pub fn tray_state(report: &connector::config::StatusReport) -> TrayState {
+    if report
+        .accounts
+        .iter()
+        .any(|a| a.icloud_app_specific_password_required)
+    {
+        TrayState::NeedsRelink
+    } else if report.accounts.iter().any(|a| a.state == "syncing") {
+        TrayState::Syncing
+    } else {
+        TrayState::Ok
+    }
+}
+
+/// Every 2 s: read the status (a few SQLite reads), and when it changed, update the tray and tell the
+/// webview. Cheap enough to leave running while the window is closed.
+pub fn spawn_watcher<R: Runtime>(app: &AppHandle<R>) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let mut last = String::new();
+        loop {
+            let state = app.state::<AppState>();
+            let mut reports = Vec::new();
+            let current = state.current().await;
+            if let Ok(r) = current.status() {
+                reports.push(r);
+            }
+            if state.is_demo() {
+                if let Ok(r) = state.main.status() {
+                    reports.push(r);
+                }
+            }
+            let snapshot = serde_json::to_string(&reports).unwrap_or_default();
+            if snapshot != last {
+                last = snapshot;
+                let mut agg = TrayState::Ok;
+                let mut relink_for = None;
+                for r in &reports {
+                    let s = tray_state(r);
+                    if s == TrayState::NeedsRelink {
+                        relink_for = r
+                            .accounts
+                            .iter()
+                            .find(|a| a.icloud_app_specific_password_required)
+                            .map(|a| a.apple_id.clone());
+                    }
+                    agg = match (agg, s) {
+                        (TrayState::NeedsRelink, _) | (_, TrayState::NeedsRelink) => {
+                            TrayState::NeedsRelink
+                        }
+                        (TrayState::Syncing, _) | (_, TrayState::Syncing) => TrayState::Syncing,
+                        _ => TrayState::Ok,
+                    };
+                }
+                crate::tray::show_state(&app, agg, relink_for);
+                let _ = app.emit(STATE_CHANGED, ());
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    });
+}

@@ -1,0 +1,305 @@
+//! The Calendar Connector desktop shell (Tauri 2): thin commands over `connector::Connector`, a tray
+//! agent that keeps syncing when the window is closed, one instance per session, start at login, and
+//! the notification's "Fix now" → the relink wizard of that account. No business logic lives here.
+//!
+//! [`run`] is the real app; [`run_app`] sets up any runtime, so `tauri::test::mock_builder()` drives
+//! the same commands without a display (tests/commands.rs).
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod background;
+pub mod cmd;
+pub mod diagnostics;
+pub mod error;
+pub mod settings;
+pub mod state;
+pub mod tray;
+pub mod window;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use connector::policy::Policy;
+use connector::{Connector, OpenOptions};
+use tauri::{Manager, RunEvent, Runtime};
+
+use crate::state::AppState;
+
+/// Options of the app itself (not of the CLI): `--hidden`, `--data-dir DIR`, `--open-relink ID`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppArgs {
+    /// Start in the tray without a window (start at login uses it).
+    pub hidden: bool,
+    /// Data dir (else `CALENDAR_CONNECTOR_DATA_DIR`, else the platform's).
+    pub data_dir: Option<PathBuf>,
+    /// Open the relink wizard of this account (a second launch forwards it to the first).
+    pub open_relink: Option<String>,
+}
+
+/// `Some` when `args` (without argv[0]) start the desktop app: no arguments, or only the app's own
+/// flags. Anything else — a subcommand, `--help`, `--version` — is the CLI's.
+pub fn parse_app_args(args: &[OsString]) -> Option<AppArgs> {
+    let mut out = AppArgs::default();
+    let mut it = args.iter().map(|a| a.to_string_lossy().into_owned());
+    while let Some(a) = it.next() {
+        if a == "--hidden" {
+            out.hidden = true;
+        } else if a == "--data-dir" {
+            out.data_dir = Some(PathBuf::from(it.next()?));
+        } else if let Some(v) = a.strip_prefix("--data-dir=") {
+            out.data_dir = Some(PathBuf::from(v));
+        } else if a == "--open-relink" {
+            out.open_relink = Some(it.next()?);
+        } else if let Some(v) = a.strip_prefix("--open-relink=") {
+            out.open_relink = Some(v.to_owned());
+        } else if a.starts_with("-psn_") {
+            // macOS Finder's process serial number
+        } else {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// How [`run_app`] sets the app up.
+pub struct AppOptions {
+    /// The person's data dir.
+    pub data_dir: PathBuf,
+    /// Managed policy.
+    pub policy: Policy,
+    /// Where it was read from.
+    pub policy_path: PathBuf,
+    /// Run the daemon and the state watcher.
+    pub background: bool,
+    /// Create the tray icon.
+    pub tray: bool,
+    /// Open the main window at start.
+    pub open_window: bool,
+    /// Open the relink wizard of this account at start.
+    pub open_relink: Option<String>,
+}
+
+/// Keychain service of real accounts (`CALENDAR_CONNECTOR_KEYRING_NAMESPACE` as in the CLI).
+fn keyring_service() -> String {
+    let ns = std::env::var("CALENDAR_CONNECTOR_KEYRING_NAMESPACE").ok();
+    connector::credentials::service_for_namespace(ns.as_deref())
+}
+
+/// Sets up state, commands and (per `opts`) tray, background sync and the window on any runtime.
+pub fn run_app<R: Runtime>(
+    builder: tauri::Builder<R>,
+    opts: AppOptions,
+) -> Result<tauri::Builder<R>, connector::Error> {
+    std::fs::create_dir_all(&opts.data_dir).map_err(|e| {
+        connector::Error::Io(format!(
+            "could not create the data dir {}: {e}",
+            opts.data_dir.display()
+        ))
+    })?;
+    let main = Connector::open(OpenOptions {
+        data_dir: opts.data_dir.clone(),
+        keyring_service: keyring_service(),
+    })?;
+    let state = AppState {
+        settings: Mutex::new(settings::load(&opts.data_dir)),
+        data_dir: opts.data_dir.clone(),
+        main: std::sync::Arc::new(main),
+        policy: opts.policy.clone(),
+        policy_path: opts.policy_path.clone(),
+        demo: tokio::sync::Mutex::new(None),
+        demo_running: AtomicBool::new(false),
+        main_daemon: tokio::sync::Mutex::new(None),
+        pending_relink: Mutex::new(None),
+        background: opts.background,
+        tray: AtomicBool::new(false),
+    };
+    let (want_tray, background, open_window, open_relink) = (
+        opts.tray,
+        opts.background,
+        opts.open_window,
+        opts.open_relink,
+    );
+    Ok(builder
+        .manage(state)
+        .invoke_handler(all_commands!())
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            let state = app.state::<AppState>();
+            if want_tray {
+                match tray::create(&handle) {
+                    Ok(()) => state.tray.store(true, Ordering::SeqCst),
+                    Err(e) => {
+                        tracing::warn!("no tray icon ({e}); closing the window will quit the app")
+                    }
+                }
+            }
+            if background {
+                // A demo left behind by a run that did not quit cleanly: its simulator is gone.
+                cmd::forget_demo_dir(&state.data_dir.join("demo"));
+                let settings = state.effective_settings();
+                if let Ok(mut slot) = state.main_daemon.try_lock() {
+                    *slot = Some(background::spawn_daemon(
+                        &handle,
+                        state.main.clone(),
+                        &settings,
+                    ));
+                }
+                background::spawn_watcher(&handle);
+            }
+            if let Some(who) = open_relink {
+                window::open_relink(&handle, &who);
+            } else if open_window {
+                window::show_main(&handle);
+            }
+            Ok(())
+        }))
+}
+
+fn init_logging(data_dir: &std::path::Path) {
+    use tracing_subscriber::fmt::writer::MakeWriterExt;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let dir = data_dir.join("logs");
+    let path = dir.join("desktop.log");
+    // Keep one previous log; a fresh file per start keeps diagnostics small.
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() > 5 * 1024 * 1024) {
+        let _ = std::fs::rename(&path, dir.join("desktop.old.log"));
+    }
+    let file = std::fs::create_dir_all(&dir).and_then(|()| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(false);
+    let _ = match file {
+        Ok(f) => builder
+            .with_writer(std::io::stderr.and(Mutex::new(f)))
+            .try_init(),
+        Err(_) => builder.with_writer(std::io::stderr).try_init(),
+    };
+}
+
+/// The desktop app. Returns the process exit code.
+pub fn run(args: AppArgs) -> i32 {
+    #[cfg(all(unix, not(target_os = "macos")))]
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        eprintln!(
+            "calendar-connector: no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so the window \
+             cannot open.\nThe command line works without one, for example: calendar-connector status --json \
+             · calendar-connector demo · calendar-connector --help"
+        );
+        return 1;
+    }
+    let Some(data_dir) = connector::config::data_dir(args.data_dir.clone()) else {
+        eprintln!("calendar-connector: no data directory; set CALENDAR_CONNECTOR_DATA_DIR");
+        return 1;
+    };
+    init_logging(&data_dir);
+    let policy_path = connector::policy::policy_path();
+    let policy = match Policy::load_from(&policy_path) {
+        Ok(p) => p,
+        Err(e) => {
+            // A broken policy must not silently unlock what IT meant to lock.
+            tracing::error!("{e}");
+            eprintln!("calendar-connector: {e}");
+            return 2;
+        }
+    };
+    if !policy.is_empty() {
+        tracing::info!(path = %policy_path.display(), "managed policy in force");
+    }
+    let builder = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            let forwarded = parse_app_args(
+                argv.get(1..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(OsString::from)
+                    .collect::<Vec<_>>()
+                    .as_slice(),
+            );
+            match forwarded.and_then(|a| a.open_relink) {
+                Some(who) => window::open_relink(app, &who),
+                None => window::show_main(app),
+            }
+        }))
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec!["--hidden"]),
+        ))
+        .plugin(tauri_plugin_opener::init());
+    let opts = AppOptions {
+        data_dir,
+        policy,
+        policy_path,
+        background: true,
+        tray: true,
+        open_window: !args.hidden,
+        open_relink: args.open_relink,
+    };
+    let app = match run_app(builder, opts)
+        .map_err(|e| e.to_string())
+        .and_then(|b| {
+            b.build(tauri::generate_context!())
+                .map_err(|e| e.to_string())
+        }) {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!("could not start: {e}");
+            eprintln!("calendar-connector: could not start: {e}");
+            return 1;
+        }
+    };
+    app.run(|handle, event| match event {
+        // Closing the last window keeps the tray agent (and background sync) running; Quit exits.
+        RunEvent::ExitRequested { api, code, .. }
+            if code.is_none() && handle.state::<AppState>().tray.load(Ordering::SeqCst) =>
+        {
+            api.prevent_exit();
+            tracing::info!("window closed; Calendar Connector keeps running in the tray");
+        }
+        RunEvent::Exit => {
+            let h = handle.clone();
+            tauri::async_runtime::block_on(async move {
+                let state = h.state::<AppState>();
+                cmd::stop_demo_inner(&h, &state).await;
+            });
+        }
+        _ => {}
+    });
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn subcommands_go_to_the_cli_and_app_flags_start_the_app() {
+        assert_eq!(parse_app_args(&[]), Some(AppArgs::default()));
+        assert!(parse_app_args(&args(&["status", "--json"])).is_none());
+        assert!(parse_app_args(&args(&["--json", "status"])).is_none());
+        assert!(parse_app_args(&args(&["--help"])).is_none());
+        assert!(parse_app_args(&args(&["--version"])).is_none());
+        assert!(parse_app_args(&args(&["--data-dir"])).is_none());
+        let a = parse_app_args(&args(&[
+            "--hidden",
+            "--data-dir",
+            "/tmp/x",
+            "--open-relink=a@b.c",
+        ]))
+        .unwrap();
+        assert!(a.hidden);
+        assert_eq!(a.data_dir, Some(PathBuf::from("/tmp/x")));
+        assert_eq!(a.open_relink.as_deref(), Some("a@b.c"));
+    }
+}

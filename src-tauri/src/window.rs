@@ -1,0 +1,70 @@
+//! The main window. It is created on demand and destroyed when closed (the WebKit processes go with
+//! it, so the tray agent's idle cost is the Rust process alone).
+
+use tauri::webview::PageLoadEvent;
+use tauri::{AppHandle, Emitter, Manager, Runtime, WebviewUrl, WebviewWindowBuilder};
+
+use crate::background::OPEN_RELINK;
+use crate::state::{lock, AppState};
+
+/// Label of the main window (the capability `main-window` names it).
+pub const MAIN: &str = "main";
+
+/// Shows and focuses the main window, creating it when it does not exist.
+pub fn show_main<R: Runtime>(app: &AppHandle<R>) {
+    show_main_for(app, None);
+}
+
+/// Shows the main window; a window created for `relink` gets `open-relink` once its page has loaded
+/// (and the account waits in `get_state().pendingRelink` as well, whichever the UI reads first).
+fn show_main_for<R: Runtime>(app: &AppHandle<R>, relink: Option<String>) {
+    if let Some(w) = app.get_webview_window(MAIN) {
+        let _ = w.unminimize();
+        let _ = w.show();
+        let _ = w.set_focus();
+        return;
+    }
+    let built = WebviewWindowBuilder::new(app, MAIN, WebviewUrl::App("index.html".into()))
+        .title("Calendar Connector")
+        .inner_size(1040.0, 720.0)
+        .min_inner_size(720.0, 520.0)
+        .center()
+        .on_page_load(move |w, payload| {
+            if payload.event() != PageLoadEvent::Finished {
+                return;
+            }
+            if let Some(who) = relink.clone() {
+                tauri::async_runtime::spawn(async move {
+                    // The page's listeners register right after load; give them a moment.
+                    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+                    let _ = w.emit(OPEN_RELINK, serde_json::json!({ "appleId": who }));
+                });
+            }
+        })
+        .build();
+    match built {
+        Ok(w) => {
+            let _ = w.set_focus();
+        }
+        Err(e) => tracing::error!("could not open the window: {e}"),
+    }
+}
+
+/// "Fix now": the relink wizard of `apple_id`. When the window already shows, it gets the
+/// `open-relink` event; a window created for it finds the account in `get_state().pendingRelink`
+/// (the event could arrive before its listener exists).
+pub fn open_relink<R: Runtime>(app: &AppHandle<R>, apple_id: &str) {
+    tracing::info!(account = apple_id, "opening the relink wizard");
+    if let Some(state) = app.try_state::<AppState>() {
+        *lock(&state.pending_relink) = Some(apple_id.to_owned());
+    }
+    let existed = app.get_webview_window(MAIN).is_some();
+    show_main_for(app, (!existed).then(|| apple_id.to_owned()));
+    if existed {
+        let _ = app.emit_to(
+            MAIN,
+            OPEN_RELINK,
+            serde_json::json!({ "appleId": apple_id }),
+        );
+    }
+}

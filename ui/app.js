@@ -1,0 +1,108 @@
+// Entry module. Loads the dev mock only for `?mock` outside the app, wires the screens to the
+// backend's events and routes between screens.
+
+import { $, showScreen, currentScreen, showError } from './js/dom.js';
+import { listen } from './js/ipc.js';
+import { store, reload, subscribe, policyValue } from './js/store.js';
+import { dispatchProgress, progressBus } from './js/progress.js';
+import { wireRevealButtons } from './js/password.js';
+import { initLink, openLinkWizard, startDemo } from './js/link.js';
+import { initRelink, openRelink, isVerifying } from './js/relink.js';
+import { initMain, renderMain, mainProgress } from './js/main-view.js';
+import { refreshAgenda, refreshIfDayChanged } from './js/agenda.js';
+import { initSettings, openSettings, renderSettings, settingsVisible } from './js/settings.js';
+import { initDemo, renderDemo } from './js/demo.js';
+
+function hasAccounts() {
+  return store.state.accounts.length > 0;
+}
+
+function goHome() {
+  if (hasAccounts()) {
+    showScreen('main');
+    refreshAgenda();
+  } else {
+    showScreen('welcome');
+  }
+  updateChrome();
+}
+
+function updateChrome() {
+  const scr = currentScreen();
+  $('#btn-settings').hidden = !(hasAccounts() && (scr === 'main'));
+  const pol = store.state.policy || {};
+  const demoAllowed = policyValue('allowDemo') ?? pol.allowDemo ?? pol.allow_demo;
+  const demoOff = demoAllowed === false || demoAllowed === 'false';
+  $('#btn-demo').disabled = demoOff;
+  $('#demo-locked-note').hidden = !demoOff;
+  $('#demo-note').hidden = demoOff;
+}
+
+function onState(state) {
+  if (state.pendingRelink && !isVerifying()) {
+    // "Fix now" from a notification that started or showed this window.
+    openRelink(state.pendingRelink);
+  }
+  renderMain(state);
+  renderDemo(state);
+  if (settingsVisible()) renderSettings(state);
+  const scr = currentScreen();
+  // Linked or unlinked elsewhere (CLI, tray): follow.
+  if (scr === 'welcome' && state.accounts.length > 0) goHome();
+  if (state.accounts.length === 0 && !['welcome', 'link-wizard', 'loading'].includes(scr) && !isVerifying()) goHome();
+  updateChrome();
+}
+
+let agendaTimer = null;
+function refreshAgendaSoon() {
+  clearTimeout(agendaTimer);
+  agendaTimer = setTimeout(() => { if (currentScreen() === 'main') refreshAgenda(); }, 300);
+}
+
+async function boot() {
+  const params = new URLSearchParams(location.search);
+  if (params.has('mock') && !window.__TAURI__) {
+    await import('./dev/mock-tauri.js');
+  }
+
+  wireRevealButtons();
+  initLink({ done: goHome, cancel: goHome });
+  initRelink({ done: goHome, cancel: goHome });
+  initMain({ openRelink, openLink: openLinkWizard });
+  initSettings({ back: goHome, unlinked: goHome });
+  initDemo();
+  progressBus.fallback = mainProgress;
+  subscribe(onState);
+
+  $('#btn-link').addEventListener('click', openLinkWizard);
+  $('#btn-demo').addEventListener('click', startDemo);
+  $('#btn-settings').addEventListener('click', openSettings);
+  document.addEventListener('screenchange', updateChrome);
+
+  try {
+    await listen('sync-progress', dispatchProgress);
+    await listen('state-changed', () => { reload().then(refreshAgendaSoon).catch(showError); });
+    await listen('open-relink', (p) => {
+      const appleId = p && (p.appleId || p.apple_id);
+      if (!isVerifying()) openRelink(appleId);
+    });
+  } catch (e) {
+    showError(e);
+  }
+
+  let first = null;
+  try {
+    first = await reload();
+  } catch (e) {
+    showError(e);
+  }
+  // Started from a notification's "Fix now": onState already opens the wizard (pendingRelink);
+  // `#relink=ID` in the URL does the same.
+  const m = /^#relink=(.+)$/.exec(location.hash);
+  if (m && hasAccounts()) openRelink(decodeURIComponent(m[1]));
+  else if (!(first && first.pendingRelink) && currentScreen() === 'loading') goHome();
+  setInterval(refreshIfDayChanged, 60 * 1000);
+  document.body.classList.add('is-ready');
+}
+
+boot();

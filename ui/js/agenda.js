@@ -1,0 +1,121 @@
+// The agenda: the next 14 days from the backend's `events` (recurrences already expanded), grouped by
+// local day, all-day first, times in local time with the event's own offset noted when it differs.
+
+import { $, h, clear, showError } from './dom.js';
+import { invoke } from './ipc.js';
+import { store } from './store.js';
+import { cssColor } from './calendars.js';
+import { startOfDay, addDays, dayKey, dayHeading, groupByDay, describeWhen } from './format.js';
+
+export const AGENDA_DAYS = 14;
+const SVG = 'http://www.w3.org/2000/svg';
+
+let seq = 0;
+let lastDay = null;
+
+function calendarInfo() {
+  // Calendar name → {color, hidden}; a name is hidden only when every calendar with that name is.
+  const info = new Map();
+  for (const acc of store.state.accounts) {
+    for (const c of acc.calendars) {
+      const name = c.display_name;
+      const prev = info.get(name);
+      info.set(name, {
+        color: (prev && prev.color) || cssColor(c.color),
+        hidden: prev ? prev.hidden && !!c.hidden : !!c.hidden,
+      });
+    }
+  }
+  return info;
+}
+
+export async function refreshAgenda() {
+  const el = $('#agenda');
+  const mine = ++seq;
+  const from = startOfDay(new Date());
+  const to = addDays(from, AGENDA_DAYS);
+  lastDay = dayKey(from);
+  el.setAttribute('aria-busy', 'true');
+  let events;
+  try {
+    events = await invoke('events', { from: from.toISOString(), to: to.toISOString(), calendar: null });
+  } catch (e) {
+    if (mine === seq) {
+      el.setAttribute('aria-busy', 'false');
+      showError(e);
+    }
+    return;
+  }
+  if (mine !== seq) return;
+  render(el, Array.isArray(events) ? events : [], from);
+  el.setAttribute('aria-busy', 'false');
+}
+
+function render(el, events, from) {
+  const info = calendarInfo();
+  const visible = events.filter((ev) => !(info.get(ev.calendar) || {}).hidden);
+  const hiddenCount = events.length - visible.length;
+  clear(el);
+  const groups = groupByDay(visible, from, AGENDA_DAYS);
+  if (groups.length === 0) {
+    el.append(h('div', { class: 'empty-state' },
+      h('p', { class: 'empty-title', text: 'Nothing in the next 14 days' }),
+      h('p', { class: 'muted', text: hiddenCount
+        ? `${hiddenCount} event${hiddenCount === 1 ? ' is' : 's are'} in hidden calendars.`
+        : store.state.accounts.length ? 'Enjoy the free time.' : 'Link a calendar to see your events here.' })));
+    return;
+  }
+  const todayKey = dayKey(from);
+  for (const [key, list] of groups) {
+    const { rel, full } = dayHeading(key, todayKey);
+    const headId = `day-${key}`;
+    const heading = h('h2', { class: 'agenda-day-title', id: headId },
+      rel ? h('span', { class: 'agenda-day-rel', text: rel }) : null,
+      h('span', { class: rel ? 'agenda-day-date muted' : 'agenda-day-date', text: full }));
+    const ul = h('ul', { class: 'agenda-list', 'aria-labelledby': headId });
+    for (const p of list) ul.append(eventItem(p, key, info));
+    el.append(h('section', { class: `agenda-day${key === todayKey ? ' is-today' : ''}`, 'aria-labelledby': headId }, heading, ul));
+  }
+}
+
+function eventItem(p, key, info) {
+  const ev = p.ev;
+  const when = describeWhen(p, key);
+  const color = (info.get(ev.calendar) || {}).color;
+  const title = ev.summary && ev.summary.trim() ? ev.summary : '(No title)';
+  const meta = [];
+  if (ev.location) meta.push(h('span', { class: 'agenda-location', text: ev.location }));
+  meta.push(h('span', { class: 'agenda-calendar', text: ev.calendar }));
+  const repeat = !ev.recurrence_id ? null
+    : (h('span', { class: 'agenda-repeat', title: 'Repeating event' },
+      h('svg', { ns: SVG, viewBox: '0 0 24 24', class: 'icon icon-tiny', 'aria-hidden': 'true', focusable: 'false' },
+        h('path', { ns: SVG, d: 'M17 2l3 3-3 3M4 11V9a4 4 0 0 1 4-4h12M7 22l-3-3 3-3M20 13v2a4 4 0 0 1-4 4H4' })),
+      h('span', { class: 'sr-only', text: '(repeats)' })));
+  return h('li', {
+    class: `agenda-event${p.allDay ? ' is-all-day' : ''}`,
+    dataset: { uid: ev.uid, calendar: ev.calendar, start: ev.start },
+    cssVars: color ? { '--cal-color': color } : {},
+  },
+  h('div', { class: 'agenda-when' },
+    h('span', { class: 'agenda-time', text: when.main }),
+    when.sub ? h('span', { class: 'agenda-time-sub small muted', text: when.sub }) : null,
+    when.tz ? h('span', { class: 'agenda-tz small muted', title: 'Time where the event was scheduled', text: when.tz }) : null),
+  h('span', { class: 'agenda-bar', 'aria-hidden': 'true' }),
+  h('div', { class: 'agenda-what' },
+    h('span', { class: 'agenda-title' }, title, repeat),
+    h('span', { class: 'agenda-meta small muted' }, ...joinDots(meta))));
+}
+
+function joinDots(nodes) {
+  const out = [];
+  nodes.forEach((n, i) => {
+    if (i) out.push(h('span', { class: 'dot', 'aria-hidden': 'true', text: ' · ' }));
+    out.push(n);
+  });
+  return out;
+}
+
+/** Re-renders when the local day changed (the agenda starts today). */
+export function refreshIfDayChanged() {
+  if (lastDay && lastDay !== dayKey(new Date())) refreshAgenda();
+}

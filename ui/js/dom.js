@@ -1,0 +1,126 @@
+// Small DOM helpers: element building (no innerHTML with data), screens, focus, announcements.
+
+export const $ = (sel, root = document) => root.querySelector(sel);
+export const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+
+/**
+ * Builds an element. `attrs`: `class`, `text`, `dataset` (object), `on` (object of listeners),
+ * boolean attributes (true → present), anything else → setAttribute. Children: nodes or strings.
+ */
+export function h(tag, attrs = {}, ...children) {
+  const ns = attrs.ns;
+  const el = ns ? document.createElementNS(ns, tag) : document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false || k === 'ns') continue;
+    if (k === 'class') el.setAttribute('class', v);
+    else if (k === 'text') el.textContent = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k === 'on') for (const [ev, fn] of Object.entries(v)) el.addEventListener(ev, fn);
+    else if (k === 'cssVars') for (const [p, val] of Object.entries(v)) el.style.setProperty(p, val);
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+export function clear(el) {
+  while (el.firstChild) el.removeChild(el.firstChild);
+  return el;
+}
+
+const SCREENS = ['loading', 'welcome', 'link-wizard', 'main', 'relink-wizard', 'settings'];
+let current = 'loading';
+
+export function currentScreen() {
+  return current;
+}
+
+/** Shows one screen, hides the others, and moves focus to `focusEl` (or the screen's h1). */
+export function showScreen(id, focusEl) {
+  for (const s of SCREENS) {
+    const el = document.getElementById(s);
+    if (el) el.hidden = s !== id;
+  }
+  current = id;
+  document.body.dataset.screen = id;
+  document.getElementById('content').scrollTop = 0;
+  document.dispatchEvent(new CustomEvent('screenchange', { detail: id }));
+  const target = focusEl || $(`#${id} h1`);
+  focusHeading(target);
+}
+
+/** Moves focus to a heading (made focusable with tabindex=-1) after the DOM has updated. */
+export function focusHeading(el) {
+  if (!el) return;
+  if (!el.hasAttribute('tabindex')) el.setAttribute('tabindex', '-1');
+  requestAnimationFrame(() => el.focus({ preventScroll: false }));
+}
+
+/** Shows a step panel inside a wizard: hides its siblings with class wizard-panel. */
+export function showPanel(panel, focusEl) {
+  const wizard = panel.closest('.screen');
+  for (const p of $$('.wizard-panel', wizard)) p.hidden = p !== panel;
+  focusHeading(focusEl || $('h1, h2', panel));
+}
+
+const ICON_NS = 'http://www.w3.org/2000/svg';
+
+/** Shows an error message in the #error live region. */
+export function showError(err) {
+  const message = typeof err === 'string' ? err : (err && err.message) || 'Something went wrong.';
+  const region = document.getElementById('error');
+  clear(region);
+  const close = h('button', { type: 'button', class: 'toast-close', 'aria-label': 'Dismiss', on: { click: clearError } },
+    h('svg', { ns: ICON_NS, viewBox: '0 0 24 24', class: 'icon icon-small', 'aria-hidden': 'true', focusable: 'false' },
+      h('path', { ns: ICON_NS, d: 'M6 6l12 12M18 6 6 18' })));
+  region.append(h('div', { class: 'toast' },
+    h('svg', { ns: ICON_NS, viewBox: '0 0 24 24', class: 'icon toast-icon', 'aria-hidden': 'true', focusable: 'false' },
+      h('circle', { ns: ICON_NS, cx: '12', cy: '12', r: '9' }), h('path', { ns: ICON_NS, d: 'M12 7.5v5.5M12 16.2v.3' })),
+    h('p', { class: 'toast-message', text: message }),
+    close));
+}
+
+export function clearError() {
+  clear(document.getElementById('error'));
+}
+
+/** Polite screen-reader announcement. */
+export function announce(text) {
+  const a = document.getElementById('announcer');
+  a.textContent = '';
+  setTimeout(() => { a.textContent = text; }, 30);
+}
+
+/** Disables a button and shows it as busy; returns a function that restores it. */
+export function busy(button, label) {
+  const old = button.querySelector('span') ? null : button.textContent;
+  const span = button.querySelector('span');
+  const oldSpan = span ? span.textContent : null;
+  button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
+  button.classList.add('is-busy');
+  if (label) {
+    if (span) span.textContent = label; else button.textContent = label;
+  }
+  return () => {
+    button.disabled = false;
+    button.removeAttribute('aria-busy');
+    button.classList.remove('is-busy');
+    if (label) {
+      if (span) span.textContent = oldSpan; else button.textContent = old;
+    }
+  };
+}
+
+/** Calls `fn` after `ms` without further calls. */
+export function debounce(fn, ms) {
+  let t;
+  return (...args) => {
+    clearTimeout(t);
+    t = setTimeout(() => fn(...args), ms);
+  };
+}

@@ -1,0 +1,210 @@
+// The link wizard (Apple ID → app-specific password → first sync) and the demo start, which shares
+// its sync step.
+
+import { $, h, clear, showScreen, showPanel, showError, clearError, busy, announce } from './dom.js';
+import { invoke } from './ipc.js';
+import { store, reload, policyValue, account } from './store.js';
+import { attachPasswordCheck, hidePassword } from './password.js';
+import { ProgressTracker, progressBus } from './progress.js';
+import { calendarRow } from './calendars.js';
+import { plural } from './format.js';
+
+const DEFAULT_SERVER = 'https://caldav.icloud.com/';
+
+let handlers = { done: () => {}, cancel: () => {} };
+let tracker;
+let pw;
+let verifying = false;
+let linkedId = null;
+
+export function initLink(h0) {
+  handlers = { ...handlers, ...h0 };
+  tracker = new ProgressTracker($('#progress'), $('#progress-detail'), $('#link-sync-calendars'));
+  pw = attachPasswordCheck($('#password'), $('#password-hint'));
+  $('#link-form').addEventListener('submit', (e) => { e.preventDefault(); verify(); });
+  $('#btn-open-apple').addEventListener('click', openApple);
+  $('#btn-link-cancel').addEventListener('click', () => { if (!verifying) handlers.cancel(); });
+  $('#btn-link-finish').addEventListener('click', () => handlers.done(linkedId));
+  $('#apple-id').addEventListener('input', () => $('#apple-id').removeAttribute('aria-invalid'));
+}
+
+export async function openApple() {
+  try {
+    await invoke('open_apple_account');
+    announce('account.apple.com opened in your browser.');
+  } catch (e) {
+    showError(e);
+  }
+}
+
+function setStep(n) {
+  for (const li of document.querySelectorAll('#link-wizard .wizard-steps li')) {
+    const s = Number(li.dataset.step);
+    li.classList.toggle('is-done', s < n);
+    if (s === n) li.setAttribute('aria-current', 'step'); else li.removeAttribute('aria-current');
+  }
+}
+
+function applyPolicy() {
+  const url = $('#server-url');
+  const locked = policyValue('serverUrl');
+  const details = $('#advanced');
+  if (locked !== undefined) {
+    url.value = String(locked);
+    url.disabled = true;
+    $('#server-url-locked').hidden = false;
+    $('#server-url-help').hidden = true;
+    url.setAttribute('aria-describedby', 'server-url-locked');
+    details.hidden = false;
+    details.open = true;
+  } else {
+    url.disabled = false;
+    $('#server-url-locked').hidden = true;
+    $('#server-url-help').hidden = false;
+    url.setAttribute('aria-describedby', 'server-url-help');
+    url.value = store.state.defaultServerUrl || DEFAULT_SERVER;
+  }
+  const hint = policyValue('appleIdHint');
+  const id = $('#apple-id');
+  if (hint !== undefined && !id.value) {
+    if (String(hint).startsWith('@')) id.placeholder = `name${hint}`;
+    else id.value = String(hint);
+  }
+}
+
+export function openLinkWizard() {
+  clearError();
+  verifying = false;
+  linkedId = null;
+  pw.reset();
+  hidePassword($('#password'));
+  $('#link-verify-status').textContent = '';
+  $('#btn-verify').disabled = false;
+  $('#btn-link-cancel').hidden = false;
+  applyPolicy();
+  $('#link-wizard').dataset.mode = 'link';
+  setStep(1);
+  showScreen('link-wizard');
+  showPanel($('#link-step-credentials'), $('#link-title'));
+}
+
+function showSyncStep(title, lead) {
+  $('#progress-label').textContent = 'Downloading events';
+  $('#link-sync-title').textContent = title;
+  $('#link-sync-lead').textContent = lead;
+  $('#link-done-panel').hidden = true;
+  setStep(3);
+  showPanel($('#link-step-sync'), $('#link-sync-title'));
+}
+
+async function verify() {
+  if (verifying) return; // one request only
+  clearError();
+  const appleIdEl = $('#apple-id');
+  const pwEl = $('#password');
+  const appleId = appleIdEl.value.trim();
+  if (!appleId) {
+    appleIdEl.setAttribute('aria-invalid', 'true');
+    showError('Enter your Apple ID — the email address you use for iCloud.');
+    appleIdEl.focus();
+    return;
+  }
+  if (!pwEl.value.trim()) {
+    showError('Paste the app-specific password you made at account.apple.com.');
+    pwEl.focus();
+    return;
+  }
+  await pw.normalizeNow();
+  const password = pwEl.value;
+  const serverUrl = ($('#server-url').value || '').trim() || DEFAULT_SERVER;
+
+  verifying = true;
+  const restore = busy($('#btn-verify'), 'Verifying…');
+  $('#btn-link-cancel').disabled = true;
+  $('#link-verify-status').textContent = 'Checking with Apple…';
+  setStep(2);
+  tracker.reset();
+  let syncing = false;
+  progressBus.sink = (p) => {
+    if (!syncing) {
+      syncing = true;
+      showSyncStep('Syncing your calendars', 'Apple accepted the password. Downloading your events — large calendars can take a minute.');
+      // The calendars were stored before the first sync started: their count makes the bar steady.
+      reload().then(() => { const a = account(appleId); if (a) tracker.expect(a.calendars.length); }).catch(() => {});
+    }
+    tracker.handle(p);
+  };
+  try {
+    const report = await invoke('link_account', { appleId, password, serverUrl });
+    pwEl.value = '';
+    if (!syncing) showSyncStep('Syncing your calendars', 'Apple accepted the password.');
+    await finished(report, false);
+  } catch (e) {
+    const linked = await reload().then(() => account(appleId)).catch(() => null);
+    if (syncing && linked) {
+      // Linked, but the first sync stopped: the account exists; say so and let the person continue.
+      pwEl.value = '';
+      await finished({ apple_id: appleId, calendars: [], looks_like_app_specific_password: true }, false);
+      showError(e);
+    } else {
+      setStep(1);
+      showPanel($('#link-step-credentials'), null);
+      $('#link-verify-status').textContent = '';
+      showError(e);
+      pwEl.focus();
+      pwEl.select();
+    }
+  } finally {
+    verifying = false;
+    progressBus.sink = null;
+    restore();
+    $('#btn-link-cancel').disabled = false;
+  }
+}
+
+export async function startDemo() {
+  clearError();
+  const btn = $('#btn-demo');
+  if (btn.disabled) return;
+  const restore = busy(btn, 'Starting…');
+  tracker.reset();
+  $('#link-wizard').dataset.mode = 'demo';
+  showScreen('link-wizard');
+  showSyncStep('Starting the demo', 'The built-in simulator plays iCloud on this computer. Linking the demo account and downloading its calendars…');
+  let asked = false;
+  progressBus.sink = (p) => {
+    if (!asked) {
+      asked = true;
+      reload().then((st) => { if (st.accounts.length === 1) tracker.expect(st.accounts[0].calendars.length); }).catch(() => {});
+    }
+    tracker.handle(p);
+  };
+  try {
+    const report = await invoke('start_demo');
+    await finished(report, true);
+  } catch (e) {
+    showError(e);
+    showScreen('welcome');
+  } finally {
+    progressBus.sink = null;
+    restore();
+  }
+}
+
+async function finished(report, demo) {
+  tracker.finish();
+  linkedId = (report && report.apple_id) || null;
+  await reload().catch(showError);
+  const acc = linkedId ? account(linkedId) : store.state.accounts[0];
+  if (acc) linkedId = acc.apple_id;
+  const n = acc ? acc.calendars.length : ((report && report.calendars) || []).length;
+  $('#progress-label').textContent = 'Downloaded';
+  $('#link-sync-title').textContent = demo ? 'The demo is ready' : 'All set';
+  $('#link-sync-lead').textContent = `${plural(n, 'calendar', 'calendars')} linked${acc ? ` for ${acc.apple_id}` : ''}. They keep syncing in the background.`;
+  $('#link-asp-warning').hidden = !(report && report.looks_like_app_specific_password === false);
+  const list = clear($('#link-calendar-choice'));
+  if (acc) for (const cal of acc.calendars) list.append(calendarRow(acc, cal, () => reload()));
+  else for (const name of (report && report.calendars) || []) list.append(h('li', { class: 'calendar-row', text: name }));
+  $('#link-done-panel').hidden = false;
+  showPanel($('#link-step-sync'), $('#link-sync-title'));
+}

@@ -1,0 +1,227 @@
+// The main window: relink banner, accounts with state badges, calendars with show/hide switches,
+// quarantined events, last sync time, "Sync now" and the agenda.
+
+import { $, h, clear, showError, clearError, announce, busy, focusHeading } from './dom.js';
+import { invoke } from './ipc.js';
+import { store, reload } from './store.js';
+import { calendarRow, keepingFocus } from './calendars.js';
+import { refreshAgenda } from './agenda.js';
+import { ProgressTracker } from './progress.js';
+import { relativeTime, fullDateTime, plural } from './format.js';
+
+export const STATE_LABELS = {
+  active: 'Up to date',
+  syncing: 'Syncing',
+  backoff: 'Waiting to retry',
+  needs_relink: 'Needs relink',
+  verifying: 'Verifying',
+};
+
+const REASON_TITLES = {
+  app_specific_password_required: 'An app-specific password is required',
+  password_revoked: 'Apple stopped accepting the password',
+  password_rejected: 'Apple rejected the password',
+};
+
+let handlers = { openRelink: () => {}, openLink: () => {} };
+let bannerAccount = null;
+let tracker = null;
+let hideTimer = null;
+let manualSync = false;
+
+export function firstSentence(guidance) {
+  if (!guidance) return '';
+  return String(guidance).split('\n')[0].trim();
+}
+
+export function initMain(h0) {
+  handlers = { ...handlers, ...h0 };
+  tracker = new ProgressTracker($('#sync-progress'), $('#sync-status-text'), null, { milestones: false });
+  $('#btn-sync').addEventListener('click', syncNow);
+  $('#btn-fix-now').addEventListener('click', () => bannerAccount && handlers.openRelink(bannerAccount));
+  $('#btn-try-again').addEventListener('click', tryAgain);
+  $('#btn-add-account').addEventListener('click', () => handlers.openLink());
+  setInterval(updateRelativeTimes, 30 * 1000);
+}
+
+export function renderMain(state) {
+  renderBanner(state);
+  renderAccounts(state);
+  renderQuarantine(state);
+  renderLastSync(state);
+  const needs = state.accounts.filter((a) => a.state === 'needs_relink');
+  $('#btn-sync').disabled = manualSync || state.accounts.length === 0 || needs.length === state.accounts.length;
+  $('#btn-sync').title = needs.length && needs.length === state.accounts.length
+    ? 'Sync is paused until the account is relinked' : '';
+}
+
+function renderBanner(state) {
+  const banner = $('#banner-relink');
+  const acc = state.accounts.find((a) => a.state === 'needs_relink');
+  bannerAccount = acc ? acc.apple_id : null;
+  if (!acc) {
+    banner.hidden = true;
+    return;
+  }
+  const others = state.accounts.filter((a) => a.state === 'needs_relink').length - 1;
+  $('#banner-relink-title').textContent =
+    `Sync is paused for ${acc.apple_id}${others > 0 ? ` (and ${plural(others, 'other account', 'other accounts')})` : ''}`;
+  const sentence = firstSentence(acc.guidance) || REASON_TITLES[acc.relink_reason] || 'Apple no longer accepts the saved password.';
+  $('#banner-relink-text').textContent =
+    `${sentence} Your calendars stay available offline; nothing is sent to Apple until you fix it.`;
+  const wasHidden = banner.hidden;
+  banner.hidden = false;
+  if (wasHidden) announce(`Sync is paused for ${acc.apple_id}. ${sentence}`);
+}
+
+function timeNode(prefix, iso, empty) {
+  const rel = relativeTime(iso);
+  if (!rel) return h('span', { text: empty });
+  return h('time', { datetime: iso, title: fullDateTime(iso), dataset: { rel: iso, prefix } }, `${prefix}${rel}`);
+}
+
+function updateRelativeTimes() {
+  for (const el of document.querySelectorAll('[data-rel]')) {
+    const rel = relativeTime(el.dataset.rel);
+    if (rel) el.textContent = `${el.dataset.prefix || ''}${rel}`;
+  }
+}
+
+function renderAccounts(state) {
+  keepingFocus($('#account-list'), () => renderAccountList(state));
+}
+
+function renderAccountList(state) {
+  const list = clear($('#account-list'));
+  for (const acc of state.accounts) {
+    const badgeState = acc.state in STATE_LABELS ? acc.state : 'active';
+    const lines = [];
+    if (acc.state === 'backoff' && acc.next_attempt_at) {
+      lines.push(h('p', { class: 'small muted' }, timeNode('Next try ', acc.next_attempt_at, '')));
+    }
+    if (acc.last_error && acc.state !== 'active' && acc.state !== 'needs_relink') {
+      lines.push(h('p', { class: 'small account-error', text: acc.last_error }));
+    }
+    const cals = h('ul', { class: 'calendar-list', 'aria-label': `Calendars of ${acc.apple_id}` });
+    for (const cal of acc.calendars) cals.append(calendarRow(acc, cal, () => reload().then(refreshAgenda)));
+    if (!acc.calendars.length) cals.append(h('li', { class: 'muted small', text: 'No calendars yet.' }));
+    const fix = acc.state === 'needs_relink'
+      ? h('button', { type: 'button', class: 'btn btn-primary btn-small', on: { click: () => handlers.openRelink(acc.apple_id) } }, 'Fix now')
+      : null;
+    list.append(h('li', { class: `account-card state-${badgeState}` },
+      h('div', { class: 'account-head' },
+        h('span', { class: 'account-id', text: acc.apple_id, title: acc.apple_id }),
+        h('p', { class: 'account-status' },
+          h('span', { class: `badge badge-${badgeState}` },
+            h('span', { class: 'badge-dot', 'aria-hidden': 'true' }),
+            STATE_LABELS[badgeState]),
+          h('span', { class: 'small muted account-sync' },
+            timeNode('Synced ', acc.last_successful_sync, 'Not synced yet')))),
+      ...lines,
+      fix,
+      cals));
+  }
+}
+
+function renderQuarantine(state) {
+  const section = $('#quarantine');
+  const list = clear($('#quarantine-list'));
+  const items = state.accounts.flatMap((a) => a.quarantined.map((q) => ({ ...q, apple_id: a.apple_id })));
+  section.hidden = items.length === 0;
+  for (const q of items) {
+    const name = String(q.href || '').split('/').filter(Boolean).pop() || q.href;
+    list.append(h('li', { class: 'quarantine-item' },
+      h('p', { class: 'quarantine-head' },
+        h('span', { class: 'quarantine-calendar', text: q.calendar }),
+        h('code', { class: 'quarantine-href', title: q.href, text: name })),
+      h('p', { class: 'quarantine-error small', text: q.error })));
+  }
+}
+
+function renderLastSync(state) {
+  const el = clear($('#last-sync'));
+  const times = state.accounts.map((a) => a.last_successful_sync).filter(Boolean).sort();
+  const last = times[times.length - 1];
+  el.append(last ? timeNode('Last synced ', last, '') : h('span', { text: 'Not synced yet' }));
+}
+
+async function syncNow() {
+  const accounts = store.state.accounts.filter((a) => a.state !== 'needs_relink');
+  if (!accounts.length) {
+    if (bannerAccount) focusHeading($('#banner-relink-title'));
+    return;
+  }
+  clearError();
+  manualSync = true;
+  const restore = busy($('#btn-sync'), 'Syncing…');
+  startStatus();
+  tracker.expect(accounts.reduce((n, a) => n + a.calendars.length, 0));
+  const messages = [];
+  try {
+    for (const acc of accounts) {
+      try {
+        const res = await invoke('sync_now', { appleId: acc.apple_id });
+        for (const e of (res && res.errors) || []) if (e && e.message) messages.push(e.message);
+      } catch (e) {
+        messages.push(e.message);
+      }
+    }
+  } finally {
+    manualSync = false;
+    restore();
+    tracker.finish();
+    scheduleHide(1200);
+  }
+  await reload().catch(showError);
+  await refreshAgenda();
+  if (messages.length) showError([...new Set(messages)].join(' '));
+  else announce('Sync finished.');
+}
+
+async function tryAgain() {
+  if (!bannerAccount) return;
+  clearError();
+  const appleId = bannerAccount;
+  const restore = busy($('#btn-try-again'), 'Trying…');
+  try {
+    await invoke('retry_auth', { appleId });
+    announce('Apple accepted the password. Sync resumed.');
+  } catch (e) {
+    showError(e);
+  } finally {
+    restore();
+  }
+  await reload().catch(showError);
+  refreshAgenda();
+}
+
+function startStatus() {
+  clearTimeout(hideTimer);
+  const box = $('#sync-status');
+  if (box.hidden) {
+    tracker.reset();
+    box.hidden = false;
+  }
+}
+
+function scheduleHide(ms) {
+  clearTimeout(hideTimer);
+  hideTimer = setTimeout(() => { $('#sync-status').hidden = true; }, ms);
+}
+
+/** Progress of syncs not started by a wizard ("Sync now" or the scheduler). */
+export function mainProgress(p) {
+  startStatus();
+  tracker.handle(p);
+  if (!manualSync) {
+    // A background pass: there is no "finished" call, so hide after a quiet moment.
+    if (p.event === 'calendar_done') refreshAgendaSoon();
+    scheduleHide(3000);
+  }
+}
+
+let agendaTimer = null;
+function refreshAgendaSoon() {
+  clearTimeout(agendaTimer);
+  agendaTimer = setTimeout(refreshAgenda, 600);
+}

@@ -1,0 +1,189 @@
+// Settings: sync interval, start at login, notifications (locked ones disabled, "Set by your
+// organisation"), export, diagnostics, unlink with confirmation.
+
+import { $, h, clear, showScreen, showError, clearError, busy, announce } from './dom.js';
+import { invoke } from './ipc.js';
+import { store, reload, policyValue } from './store.js';
+import { STATE_LABELS } from './main-view.js';
+import { plural } from './format.js';
+
+let handlers = { back: () => {}, unlinked: () => {} };
+let pendingUnlink = null;
+
+const FIELDS = [
+  { key: 'syncIntervalMinutes', el: '#sync-interval', lock: '#sync-interval-locked', kind: 'number' },
+  { key: 'startAtLogin', el: '#start-at-login', lock: '#start-at-login-locked', kind: 'bool' },
+  { key: 'notifications', el: '#notifications', lock: '#notifications-locked', kind: 'bool' },
+];
+
+export function initSettings(h0) {
+  handlers = { ...handlers, ...h0 };
+  for (const f of FIELDS) $(f.el).addEventListener('change', save);
+  $('#settings-form').addEventListener('submit', (e) => e.preventDefault());
+  $('#export-form').addEventListener('submit', (e) => { e.preventDefault(); exportCalendars(); });
+  $('#diagnostics-form').addEventListener('submit', (e) => { e.preventDefault(); saveDiagnostics(); });
+  $('#btn-settings-back').addEventListener('click', () => handlers.back());
+  const dlg = $('#confirm-unlink');
+  dlg.addEventListener('close', () => {
+    if (dlg.returnValue === 'confirm' && pendingUnlink) unlink(pendingUnlink);
+    pendingUnlink = null;
+  });
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && !$('#settings').hidden && !dlg.open) handlers.back();
+  });
+}
+
+export async function openSettings() {
+  clearError();
+  $('#settings-status').textContent = '';
+  showScreen('settings');
+  renderSettings(store.state);
+  try {
+    const s = await invoke('get_settings');
+    if (s) renderSettings({ ...store.state, settings: s });
+  } catch (e) {
+    showError(e);
+  }
+}
+
+function ensureOption(select, value) {
+  const v = String(value);
+  if (![...select.options].some((o) => o.value === v)) {
+    const n = Number(value);
+    const label = n % 60 === 0 && n >= 60 ? plural(n / 60, 'hour', 'hours') : plural(n, 'minute', 'minutes');
+    const opt = h('option', { value: v, text: label });
+    const after = [...select.options].find((o) => Number(o.value) > n);
+    select.insertBefore(opt, after || null);
+  }
+}
+
+export function renderSettings(state) {
+  const settings = state.settings || {};
+  for (const f of FIELDS) {
+    const el = $(f.el);
+    const locked = policyValue(f.key);
+    const value = locked !== undefined ? locked : settings[f.key];
+    if (f.kind === 'number') {
+      if (value !== undefined && value !== null) {
+        ensureOption(el, value);
+        el.value = String(value);
+      }
+    } else {
+      el.checked = !!value;
+    }
+    el.disabled = locked !== undefined;
+    $(f.lock).hidden = locked === undefined;
+    el.closest('.setting-row').classList.toggle('is-locked', locked !== undefined);
+  }
+  renderAccounts(state);
+}
+
+function current() {
+  return {
+    syncIntervalMinutes: Number($('#sync-interval').value),
+    startAtLogin: $('#start-at-login').checked,
+    notifications: $('#notifications').checked,
+  };
+}
+
+async function save() {
+  clearError();
+  const status = $('#settings-status');
+  status.textContent = 'Saving…';
+  try {
+    const res = await invoke('set_settings', current());
+    status.textContent = 'Saved.';
+    await reload().catch(() => {});
+    if (res && typeof res === 'object') renderSettings({ ...store.state, settings: res });
+    else renderSettings(store.state);
+  } catch (e) {
+    status.textContent = '';
+    showError(e);
+    renderSettings(store.state);
+  }
+}
+
+async function exportCalendars() {
+  clearError();
+  const dirEl = $('#export-dir');
+  const dir = dirEl.value.trim();
+  const status = $('#export-status');
+  const format = (document.querySelector('input[name="export-format"]:checked') || {}).value || 'ics';
+  const restore = busy($('#btn-export'), 'Exporting…');
+  status.textContent = '';
+  try {
+    const r = await invoke('export_calendars', { format, dir: dir || null });
+    const what = r && typeof r === 'object' && 'files' in r
+      ? `${plural(r.files, 'file', 'files')}, ${plural(r.objects, 'event', 'events')}`
+      : 'Calendars';
+    status.textContent = `Exported ${what} to ${(r && r.dir) || dir}.`;
+  } catch (e) {
+    showError(e);
+  } finally {
+    restore();
+  }
+}
+
+async function saveDiagnostics() {
+  clearError();
+  const path = $('#diagnostics-path').value.trim();
+  const status = $('#diagnostics-status');
+  const restore = busy($('#btn-diagnostics'), 'Saving…');
+  status.textContent = '';
+  try {
+    const saved = await invoke('save_diagnostics', { path: path || null });
+    status.textContent = `Saved to ${typeof saved === 'string' ? saved : path}.`;
+  } catch (e) {
+    showError(e);
+  } finally {
+    restore();
+  }
+}
+
+function renderAccounts(state) {
+  const list = clear($('#settings-accounts'));
+  if (!state.accounts.length) {
+    list.append(h('li', { class: 'muted', text: 'No account is linked.' }));
+    return;
+  }
+  for (const acc of state.accounts) {
+    list.append(h('li', { class: 'settings-account' },
+      h('div', {},
+        h('p', { class: 'account-id', text: acc.apple_id }),
+        h('p', { class: 'small muted', text: `${STATE_LABELS[acc.state] || acc.state} · ${acc.server_url}` })),
+      h('button', {
+        type: 'button', class: 'btn btn-danger-quiet btn-small', 'aria-label': `Unlink ${acc.apple_id}…`,
+        on: { click: () => confirmUnlink(acc.apple_id) },
+      }, 'Unlink…')));
+  }
+}
+
+function confirmUnlink(appleId) {
+  pendingUnlink = appleId;
+  $('#confirm-unlink-title').textContent = `Unlink ${appleId}?`;
+  $('#confirm-unlink-text').textContent = store.state.demo
+    ? 'The demo account, its cached events and its saved password are removed from this computer.'
+    : 'Its cached events and its saved password are removed from this computer. Your calendars on iCloud are not changed, and you can link the account again at any time.';
+  const dlg = $('#confirm-unlink');
+  dlg.returnValue = '';
+  dlg.showModal();
+  $('#btn-unlink-cancel').focus();
+}
+
+async function unlink(appleId) {
+  clearError();
+  try {
+    await invoke('unlink_account', { appleId });
+    announce(`${appleId} was unlinked.`);
+    await reload();
+    handlers.unlinked();
+  } catch (e) {
+    showError(e);
+  }
+}
+
+export function settingsVisible() {
+  return !$('#settings').hidden;
+}
+
+export { showScreen };
