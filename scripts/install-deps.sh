@@ -30,6 +30,8 @@ for p in libwebkit2gtk-4.1-dev libayatana-appindicator3-dev webkit2gtk-driver li
 done
 pkg_ok imagemagick || need+=(imagemagick)
 have rpm || need+=(rpm)
+have openbox || need+=(openbox)
+have wmctrl || need+=(wmctrl)
 have node || need+=(nodejs)
 have npm || need+=(npm)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)

@@ -33,6 +33,9 @@ REQUIRE_DESKTOP=1 NOTIFY_LOG="$PWD/target/ui-screenshots/notify.log" timeout -k 
   cargo test -p calendar-connector --locked --test ui -- --test-threads=1
 echo "   screenshots: target/ui-screenshots/" >&2
 
+echo "== desktop app: close to tray and single instance (a real WM closes the window)" >&2
+timeout -k 10 300 scripts/ci/desktop-session.sh scripts/ci/tray-test.sh "$PWD/target/debug/calendar-connector"
+
 echo "== desktop app: .deb and .rpm (tauri build, release)" >&2
 timeout -k 10 1800 npx --no-install tauri build --bundles deb,rpm --ci
 deb=$(ls -t target/release/bundle/deb/*.deb | head -n1)
