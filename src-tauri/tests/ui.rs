@@ -5,7 +5,10 @@
 //! password" → exactly one relink notification (captured by dbus-monitor) → its "Fix now" invoked over
 //! D-Bus → the relink wizard → the simulator's new password → "Reconnected — nothing was lost", the
 //! same events, and the simulator saw no refetch. Then: a second launch exits and leaves the first
-//! running (single instance), and closing the window keeps the app running in the tray.
+//! running (single instance). A second test starts the app the way a "Fix now" click on a
+//! notification does when the app is not running (`--open-relink ID`) and expects the relink wizard
+//! with the reason. Closing to the tray is checked by scripts/ci/tray-test.sh with a real window
+//! manager (WebKitWebDriver ends the app when its window goes).
 //!
 //! Run: `scripts/ci/desktop-session.sh scripts/ci/with-tauri-driver.sh cargo test -p
 //! calendar-connector --test ui -- --test-threads=1` after `cargo build -p calendar-connector`.
@@ -477,4 +480,126 @@ async fn demo_revocation_notification_fix_now_relink_keeps_every_event() {
     // Closing the window to the tray is not checked here: WebKitWebDriver stops the app process
     // itself when its last window closes, so the app's own choice cannot be observed over WebDriver.
     let _ = tokio::time::timeout(Duration::from_secs(20), c.close()).await;
+}
+
+fn workspace_bin(name: &str) -> PathBuf {
+    // target/debug/deps/ui-xxxx → target/debug/NAME (built by `cargo build --workspace`).
+    let exe = std::env::current_exe().unwrap();
+    let p = exe.parent().unwrap().parent().unwrap().join(name);
+    assert!(
+        p.exists(),
+        "{} is not built (cargo build --workspace)",
+        p.display()
+    );
+    p
+}
+
+/// "Fix now" on a notification when the app is not running starts it with `--open-relink ID`: the
+/// relink wizard of that account opens directly, with the reason in words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn started_by_fix_now_the_app_opens_the_relink_wizard_of_that_account() {
+    if !require_or_skip() {
+        return;
+    }
+    use std::io::{BufRead, Write};
+    // A simulator account that synced and then got its password revoked, set up with the CLI.
+    let mut sim = Command::new(workspace_bin("icloud-sim"))
+        .args(["--port", "0", "--events-per-calendar", "5"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(sim.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let front = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("front="))
+        .unwrap_or_else(|| panic!("no READY line: {line:?}"))
+        .to_owned();
+    let data = tempfile::tempdir().unwrap();
+    let cli = workspace_bin("calendar-connector-cli");
+    let mut link = Command::new(&cli)
+        .arg("--data-dir")
+        .arg(data.path())
+        .args([
+            "--server-url",
+            &front,
+            "link",
+            "--apple-id",
+            "demo@example.com",
+            "--password-stdin",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    link.stdin
+        .take()
+        .unwrap()
+        .write_all(b"abcd-efgh-ijkl-mnop")
+        .unwrap();
+    let out = link.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let agent = Command::new("curl")
+        .args(["-s", "-X", "POST", "--data", "zyxw-vuts-rqpo-nmlk"])
+        .arg(format!("{front}__sim/password"))
+        .status()
+        .unwrap();
+    assert!(agent.success());
+    let sync = Command::new(&cli)
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("sync")
+        .output()
+        .unwrap();
+    assert_eq!(
+        sync.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&sync.stderr)
+    );
+
+    let bin = env!("CARGO_BIN_EXE_calendar-connector");
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "tauri:options".into(),
+        json!({ "application": bin, "args": ["--data-dir", data.path(), "--open-relink", "demo@example.com"] }),
+    );
+    let (url, _) = driver_url();
+    let c = tokio::time::timeout(
+        Duration::from_secs(60),
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&url),
+    )
+    .await
+    .expect("the WebDriver session did not open within 60 s")
+    .expect("WebDriver session");
+    let long = Duration::from_secs(60);
+    wait_js(&c, "the relink wizard", &visible("relink-wizard"), long).await;
+    let reason = wait_js(
+        &c,
+        "the reason",
+        "(document.getElementById('relink-reason')||{}).textContent || ''",
+        long,
+    )
+    .await;
+    assert!(
+        reason
+            .as_str()
+            .unwrap_or("")
+            .contains("Apple stopped accepting"),
+        "{reason}"
+    );
+    shot(&c, "10-started-by-fix-now").await;
+    c.close().await.unwrap();
+    let _ = sim.kill();
+    let _ = sim.wait();
 }
