@@ -9,19 +9,6 @@ use icloud_sim::{CalendarSpec, Component, Scenario, Sim, SimConfig};
 
 const PW: &str = "abcd-efgh-ijkl-mnop";
 
-fn keychain_or_skip() -> bool {
-    match connector::credentials::CredentialStore::check_available() {
-        Ok(()) => true,
-        Err(e) => {
-            if std::env::var_os("REQUIRE_KEYCHAIN").is_some() {
-                panic!("REQUIRE_KEYCHAIN is set but the keychain is unavailable: {e}");
-            }
-            eprintln!("skipping: {e}");
-            false
-        }
-    }
-}
-
 fn cal(slug: &str, name: &str, events: usize) -> CalendarSpec {
     CalendarSpec {
         slug: slug.into(),
@@ -68,7 +55,7 @@ fn server_count(sim: &Sim, slug: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn discovery_crosses_both_hosts_and_first_sync_mirrors_two_event_calendars() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let sim = default_sim().await;
@@ -107,7 +94,7 @@ async fn discovery_crosses_both_hosts_and_first_sync_mirrors_two_event_calendars
 
 #[tokio::test(flavor = "multi_thread")]
 async fn incremental_sync_fetches_exactly_the_added_and_modified_and_applies_deletions() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let sim = default_sim().await;
@@ -140,7 +127,7 @@ async fn incremental_sync_fetches_exactly_the_added_and_modified_and_applies_del
 
 #[tokio::test(flavor = "multi_thread")]
 async fn icloud_3_2_expired_token_falls_back_to_one_full_listing_with_the_right_result() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let sim = default_sim().await;
@@ -166,7 +153,7 @@ async fn icloud_3_2_expired_token_falls_back_to_one_full_listing_with_the_right_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_percent_unparseable_events_are_quarantined_listed_and_logged_once() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let sim = sim_with(
@@ -250,14 +237,14 @@ async fn failing_sync_deletes_nothing(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn truncated_xml_mid_sync_is_an_error_and_deletes_nothing() {
-    if keychain_or_skip() {
+    if e2e::keychain_or_skip() {
         failing_sync_deletes_nothing(Scenario::TruncatedBody, 4, "cut off").await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn html_sign_in_page_mid_sync_is_an_error_and_deletes_nothing() {
-    if keychain_or_skip() {
+    if e2e::keychain_or_skip() {
         failing_sync_deletes_nothing(
             Scenario::HtmlSignIn,
             1,
@@ -269,14 +256,14 @@ async fn html_sign_in_page_mid_sync_is_an_error_and_deletes_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn server_error_500_mid_sync_is_an_error_and_deletes_nothing() {
-    if keychain_or_skip() {
+    if e2e::keychain_or_skip() {
         failing_sync_deletes_nothing(Scenario::ServerError { status: 500 }, 4, "HTTP 500").await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn icloud_3_3_per_item_404_in_multiget_deletes_nothing_and_is_fetched_later() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let sim = sim_with(vec![cal("home", "Home", 60), cal("work", "Work", 10)], 0.0).await;
@@ -304,7 +291,7 @@ async fn icloud_3_3_per_item_404_in_multiget_deletes_nothing_and_is_fetched_late
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_9_at_several_points_leaves_a_consistent_cache_and_resume_skips_committed_batches() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     const N: usize = 12_000;
@@ -372,7 +359,7 @@ async fn kill_9_at_several_points_leaves_a_consistent_cache_and_resume_skips_com
 
 #[tokio::test(flavor = "multi_thread")]
 async fn vdir_export_is_byte_identical_to_what_the_server_served_and_ics_has_every_event() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let sim = default_sim().await;
@@ -426,7 +413,7 @@ fn walk_find(dir: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn events_json_is_sorted_with_recurrences_expanded_and_today_has_events() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let sim = default_sim().await;
@@ -488,7 +475,7 @@ async fn events_json_is_sorted_with_recurrences_expanded_and_today_has_events() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_password_never_reaches_the_data_dir_logs_or_process_list() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let canary = "qzxw-vuts-rqpo-nmlk";
@@ -558,7 +545,7 @@ async fn the_password_never_reaches_the_data_dir_logs_or_process_list() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_input_gets_a_clear_error_and_the_right_exit_code() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let env = Env::new();
@@ -622,7 +609,7 @@ async fn bad_input_gets_a_clear_error_and_the_right_exit_code() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn corrupted_cache_is_reported_kept_and_rebuilt_on_request() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let sim = default_sim().await;

@@ -22,19 +22,6 @@ const BATCH: usize = 200;
 const CALS: &[(&str, &str, usize)] = &[("home", "Home", 8_000), ("work", "Work", 2_000)];
 const KILLS: usize = 20;
 
-fn keychain_or_skip() -> bool {
-    match connector::credentials::CredentialStore::check_available() {
-        Ok(()) => true,
-        Err(e) => {
-            if std::env::var_os("REQUIRE_KEYCHAIN").is_some() {
-                panic!("REQUIRE_KEYCHAIN is set but the keychain is unavailable: {e}");
-            }
-            eprintln!("skipping: {e}");
-            false
-        }
-    }
-}
-
 /// splitmix64: enough randomness for kill points, reproducible from the printed seed.
 struct Rng(u64);
 
@@ -133,7 +120,7 @@ fn assert_cache_equals_server(env: &Env, sim: &Sim, context: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_at_20_seeded_random_points_of_a_10000_event_first_sync_loses_and_refetches_nothing(
 ) {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let seed = seed();
@@ -233,7 +220,7 @@ async fn kill_lane(sim: &Sim, points: &[(u64, u64)], seed: u64, first: usize) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cli_sync_and_status_while_the_daemon_syncs_every_second_never_corrupt_the_cache() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let sim = sim(4).await;

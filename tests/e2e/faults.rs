@@ -32,19 +32,6 @@ const ID: &str = "demo@example.com";
 const PW: &str = "abcd-efgh-ijkl-mnop";
 const OFFSET: &str = "CALENDAR_CONNECTOR_CLOCK_OFFSET_SECS";
 
-fn keychain_or_skip() -> bool {
-    match connector::credentials::CredentialStore::check_available() {
-        Ok(()) => true,
-        Err(e) => {
-            if std::env::var_os("REQUIRE_KEYCHAIN").is_some() {
-                panic!("REQUIRE_KEYCHAIN is set but the keychain is unavailable: {e}");
-            }
-            eprintln!("skipping: {e}");
-            false
-        }
-    }
-}
-
 fn cal(slug: &str, name: &str, events: usize) -> CalendarSpec {
     CalendarSpec {
         slug: slug.into(),
@@ -201,7 +188,7 @@ fn next_attempt(a: &serde_json::Value) -> chrono::DateTime<chrono::Utc> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn throttle_503_with_retry_after_as_http_date_waits_until_then_and_converges() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let t = Case::new(40, 25, 0.0).await;
@@ -230,7 +217,7 @@ async fn throttle_503_with_retry_after_as_http_date_waits_until_then_and_converg
 
 #[tokio::test(flavor = "multi_thread")]
 async fn throttle_503_without_retry_after_backs_off_from_a_doubling_2_s_floor_and_converges() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let t = Case::new(40, 25, 0.0).await;
@@ -266,7 +253,7 @@ async fn throttle_503_without_retry_after_backs_off_from_a_doubling_2_s_floor_an
 #[tokio::test(flavor = "multi_thread")]
 async fn server_error_500_on_the_third_multiget_keeps_committed_batches_and_resumes_without_refetching(
 ) {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let t = Case::new(1000, 10, 0.0).await;
@@ -301,7 +288,7 @@ async fn server_error_500_on_the_third_multiget_keeps_committed_batches_and_resu
 #[tokio::test(flavor = "multi_thread")]
 async fn server_error_502_on_the_second_calendar_listing_keeps_the_first_calendar_pass_and_converges(
 ) {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let t = Case::new(40, 25, 0.0).await;
@@ -324,7 +311,7 @@ async fn server_error_502_on_the_second_calendar_listing_keeps_the_first_calenda
 
 #[tokio::test(flavor = "multi_thread")]
 async fn connection_reset_mid_body_of_a_multiget_exits_4_deletes_nothing_and_converges() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let t = Case::new(40, 25, 0.0).await;
@@ -339,7 +326,7 @@ async fn connection_reset_mid_body_of_a_multiget_exits_4_deletes_nothing_and_con
 
 #[tokio::test(flavor = "multi_thread")]
 async fn truncated_xml_in_a_well_formed_http_answer_exits_4_deletes_nothing_and_converges() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let t = Case::new(40, 25, 0.0).await;
@@ -358,7 +345,7 @@ async fn truncated_xml_in_a_well_formed_http_answer_exits_4_deletes_nothing_and_
 /// answer: exit 1 ("other").
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_xml_exits_1_names_the_xml_error_deletes_nothing_and_converges() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let t = Case::new(40, 25, 0.0).await;
@@ -377,7 +364,7 @@ async fn malformed_xml_exits_1_names_the_xml_error_deletes_nothing_and_converges
 
 #[tokio::test(flavor = "multi_thread")]
 async fn html_sign_in_page_as_a_multiget_answer_exits_1_deletes_nothing_and_converges() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let t = Case::new(40, 25, 0.0).await;
@@ -407,7 +394,7 @@ async fn tripwire() -> (u16, Arc<AtomicBool>) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn redirect_302_to_a_foreign_host_on_a_multiget_is_not_followed_exits_1_and_converges() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let (port, hit) = tripwire().await;
@@ -434,7 +421,7 @@ async fn redirect_302_to_a_foreign_host_on_a_multiget_is_not_followed_exits_1_an
 
 #[tokio::test(flavor = "multi_thread")]
 async fn empty_200_for_a_listing_or_the_calendar_list_is_not_an_empty_calendar() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let t = Case::new(40, 25, 0.0).await;
@@ -458,7 +445,7 @@ async fn empty_200_for_a_listing_or_the_calendar_list_is_not_an_empty_calendar()
 #[tokio::test(flavor = "multi_thread")]
 async fn icloud_3_3_per_item_404_for_changed_objects_keeps_their_old_version_and_fetches_them_later(
 ) {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let t = Case::new(60, 25, 0.0).await;
@@ -493,7 +480,7 @@ async fn icloud_3_3_per_item_404_for_changed_objects_keeps_their_old_version_and
 
 #[tokio::test(flavor = "multi_thread")]
 async fn icloud_3_2_expired_token_as_409_410_412_or_server_side_falls_back_to_one_full_listing() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let t = Case::new(40, 25, 0.0).await;
@@ -530,7 +517,7 @@ async fn icloud_3_2_expired_token_as_409_410_412_or_server_side_falls_back_to_on
 
 #[tokio::test(flavor = "multi_thread")]
 async fn etag_changing_between_listing_and_fetch_stores_the_served_etag_and_converges() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let t = Case::new(40, 25, 0.0).await;
@@ -567,7 +554,7 @@ async fn etag_changing_between_listing_and_fetch_stores_the_served_etag_and_conv
 #[tokio::test(flavor = "multi_thread")]
 async fn calendar_disappearing_mid_sync_is_an_error_that_deletes_nothing_then_goes_with_the_server()
 {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let t = Case::new(40, 450, 0.0).await;
@@ -602,7 +589,7 @@ async fn calendar_disappearing_mid_sync_is_an_error_that_deletes_nothing_then_go
 /// cached event in that pass. DESIGN.md rule 3: dropping it needs a second listing that agrees.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_calendar_missing_from_the_home_listing_is_dropped_only_after_a_second_listing_agrees() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let t = Case::new(40, 25, 0.0).await;
@@ -627,7 +614,7 @@ async fn a_calendar_missing_from_the_home_listing_is_dropped_only_after_a_second
 #[tokio::test(flavor = "multi_thread")]
 async fn one_percent_unparseable_events_over_five_batches_are_quarantined_and_a_fixed_one_is_retried(
 ) {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let t = Case::new(1000, 25, 1.0).await;
@@ -701,7 +688,7 @@ fn big_event(uid: &str, bytes: usize) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_5_mb_event_is_quarantined_as_too_large_and_the_rest_syncs() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let t = Case::new(40, 25, 0.0).await;
@@ -732,7 +719,7 @@ async fn a_5_mb_event_is_quarantined_as_too_large_and_the_rest_syncs() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_1_gib_response_stops_at_the_64_mib_cap_with_a_clear_error_and_bounded_memory() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let t = Case::new(40, 25, 0.0).await;
@@ -785,7 +772,7 @@ async fn a_1_gib_response_stops_at_the_64_mib_cap_with_a_clear_error_and_bounded
 /// the REPORT itself (403/400/405/501) switches to etag listings now.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_1_gib_sync_collection_answer_is_reported_and_does_not_demote_the_calendar_for_good() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let t = Case::new(40, 25, 0.0).await;

@@ -22,19 +22,6 @@ const NEW: &str = "qrst-uvwx-yzab-cdef";
 /// A well-formed password the simulator never accepts.
 const WRONG: &str = "wxyz-wxyz-wxyz-wxyz";
 
-fn keychain_or_skip() -> bool {
-    match connector::credentials::CredentialStore::check_available() {
-        Ok(()) => true,
-        Err(e) => {
-            if std::env::var_os("REQUIRE_KEYCHAIN").is_some() {
-                panic!("REQUIRE_KEYCHAIN is set but the keychain is unavailable: {e}");
-            }
-            eprintln!("skipping: {e}");
-            false
-        }
-    }
-}
-
 fn cal(slug: &str, name: &str, events: usize) -> CalendarSpec {
     CalendarSpec {
         slug: slug.into(),
@@ -206,7 +193,7 @@ async fn rejection_pauses_after_exactly_one_request(joined_header: bool, with_bo
 #[tokio::test(flavor = "multi_thread")]
 async fn icloud_2_1_two_header_lines_401_pauses_after_exactly_one_request_and_later_syncs_send_nothing(
 ) {
-    if keychain_or_skip() {
+    if e2e::keychain_or_skip() {
         rejection_pauses_after_exactly_one_request(false, false).await;
     }
 }
@@ -214,14 +201,14 @@ async fn icloud_2_1_two_header_lines_401_pauses_after_exactly_one_request_and_la
 #[tokio::test(flavor = "multi_thread")]
 async fn icloud_2_1_comma_joined_401_with_body_pauses_after_exactly_one_request_and_later_syncs_send_nothing(
 ) {
-    if keychain_or_skip() {
+    if e2e::keychain_or_skip() {
         rejection_pauses_after_exactly_one_request(true, true).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn icloud_2_1_401_in_the_middle_of_a_pass_stops_at_that_request() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let sim = default_sim().await;
@@ -258,7 +245,7 @@ async fn icloud_2_1_401_in_the_middle_of_a_pass_stops_at_that_request() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reason_app_specific_password_required_when_the_stored_secret_is_not_an_asp() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     // A server that accepts the Apple ID password itself (iCloud does not): link works, with a warning.
@@ -272,7 +259,7 @@ async fn reason_app_specific_password_required_when_the_stored_secret_is_not_an_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reason_password_revoked_when_a_password_that_synced_is_rejected() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let sim = default_sim().await;
@@ -287,7 +274,7 @@ async fn reason_password_revoked_when_a_password_that_synced_is_rejected() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reason_password_rejected_when_the_password_never_completed_a_sync() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let sim = default_sim().await;
@@ -320,7 +307,7 @@ async fn reason_password_rejected_when_the_password_never_completed_a_sync() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn wrong_password_at_link_time_exits_3_stores_nothing_and_points_to_account_apple_com() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let sim = default_sim().await;
@@ -344,7 +331,7 @@ async fn wrong_password_at_link_time_exits_3_stores_nothing_and_points_to_accoun
 
 #[tokio::test(flavor = "multi_thread")]
 async fn relink_verifies_with_one_request_and_resumes_without_refetching() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let sim = default_sim().await;
@@ -391,7 +378,7 @@ async fn relink_verifies_with_one_request_and_resumes_without_refetching() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn relink_with_server_changes_fetches_exactly_the_changed() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let sim = default_sim().await;
@@ -417,7 +404,7 @@ async fn relink_with_server_changes_fetches_exactly_the_changed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rejected_relink_sends_one_request_and_keeps_the_cache_and_the_old_keychain_entry() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let sim = default_sim().await;
@@ -472,7 +459,7 @@ fn assert_names_a_time(stderr: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fourth_verification_within_15_minutes_is_refused_locally() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let sim = default_sim().await;
@@ -522,7 +509,7 @@ async fn fourth_verification_within_15_minutes_is_refused_locally() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sync_retry_auth_sends_one_verification_and_resumes_when_accepted() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let sim = default_sim().await;
@@ -562,7 +549,7 @@ async fn sync_retry_auth_sends_one_verification_and_resumes_when_accepted() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn restarted_daemon_sends_no_request_for_an_account_that_needs_relink() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let sim = default_sim().await;
@@ -604,7 +591,7 @@ async fn restarted_daemon_sends_no_request_for_an_account_that_needs_relink() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn throttle_503_retry_after_is_floored_doubled_and_respected() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let sim = default_sim().await;
@@ -692,21 +679,21 @@ async fn failure_is_not_a_relink(scenario: Scenario, code: i32, words: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn server_error_500_exits_4_deletes_nothing_and_asks_for_no_password() {
-    if keychain_or_skip() {
+    if e2e::keychain_or_skip() {
         failure_is_not_a_relink(Scenario::ServerError { status: 500 }, 4, "500").await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn truncated_body_exits_4_deletes_nothing_and_asks_for_no_password() {
-    if keychain_or_skip() {
+    if e2e::keychain_or_skip() {
         failure_is_not_a_relink(Scenario::TruncatedBody, 4, "cut off").await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn html_sign_in_page_exits_1_deletes_nothing_and_is_not_a_relink() {
-    if keychain_or_skip() {
+    if e2e::keychain_or_skip() {
         failure_is_not_a_relink(
             Scenario::HtmlSignIn,
             1,
@@ -746,7 +733,7 @@ async fn tripwire() -> (u16, Arc<AtomicBool>, Arc<std::sync::Mutex<Vec<u8>>>) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn redirect_to_another_host_sends_no_credentials_and_deletes_nothing() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let (port, hit, seen) = tripwire().await;
@@ -780,7 +767,7 @@ async fn redirect_to_another_host_sends_no_credentials_and_deletes_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn status_json_has_every_account_field_in_both_states() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let sim = default_sim().await;

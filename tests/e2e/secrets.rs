@@ -14,19 +14,6 @@ use icloud_sim::{Sim, SimConfig};
 const OLD: &str = "kqzv-wmxr-tjpl-bnhy";
 const NEW: &str = "hfgd-swqa-lkjm-opzx";
 
-fn keychain_or_skip() -> bool {
-    match connector::credentials::CredentialStore::check_available() {
-        Ok(()) => true,
-        Err(e) => {
-            assert!(
-                std::env::var_os("REQUIRE_KEYCHAIN").is_none(),
-                "keychain required: {e}"
-            );
-            false
-        }
-    }
-}
-
 fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
@@ -80,7 +67,7 @@ fn run_watched(env: &Env, args: &[&str], stdin: Option<&str>) -> (i32, Vec<u8>, 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn canary_password_never_leaks_through_link_sync_rejection_relink_daemon_and_export() {
-    if !keychain_or_skip() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let sim = Sim::start(SimConfig {

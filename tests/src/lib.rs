@@ -46,6 +46,21 @@ pub fn run_cli(data: &Path, ns: &str, args: &[&str], stdin: Option<&str>) -> Run
     child.wait_with_output().unwrap().into()
 }
 
+/// True when the OS keychain can be used; otherwise skips the test (prints why) — or fails it when
+/// `REQUIRE_KEYCHAIN` is set, as scripts/test.sh does, so CI never passes by skipping.
+pub fn keychain_or_skip() -> bool {
+    match connector::credentials::CredentialStore::check_available() {
+        Ok(()) => true,
+        Err(e) => {
+            if std::env::var_os("REQUIRE_KEYCHAIN").is_some() {
+                panic!("REQUIRE_KEYCHAIN is set but the keychain is unavailable: {e}");
+            }
+            eprintln!("skipping: {e}");
+            false
+        }
+    }
+}
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// One isolated user: a data dir and a keychain namespace of its own.

@@ -48,11 +48,14 @@ impl Plan {
                         plan.fetch.push(h.clone());
                     }
                 }
-                for h in cached.keys().chain(quarantined.keys()) {
-                    if !items.contains_key(h) && !plan.delete.contains(h) {
-                        plan.delete.push(h.clone());
-                    }
-                }
+                // An href can be both cached and quarantined (an old good version kept while a
+                // newer one is quarantined): collect into a set so it is deleted once, in O(n).
+                let gone: BTreeSet<&String> = cached
+                    .keys()
+                    .chain(quarantined.keys())
+                    .filter(|h| !items.contains_key(*h))
+                    .collect();
+                plan.delete.extend(gone.into_iter().cloned());
             }
             Listing::Incremental { changed, deleted } => {
                 for (h, e) in changed {
