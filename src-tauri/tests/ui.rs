@@ -6,9 +6,10 @@
 //! D-Bus → the relink wizard → the simulator's new password → "Reconnected — nothing was lost", the
 //! same events, and the simulator saw no refetch. Then: a second launch exits and leaves the first
 //! running (single instance). A second test starts the app the way a "Fix now" click on a
-//! notification does when the app is not running (`--open-relink ID`) and expects the relink wizard
-//! with the reason. Closing to the tray is checked by scripts/ci/tray-test.sh with a real window
-//! manager (WebKitWebDriver ends the app when its window goes).
+//! notification does when the app is not running (`--open-relink ID`), expects the relink wizard
+//! with the reason, relinks with a canary password and looks for it everywhere it must not be.
+//! Closing to the tray is checked by scripts/ci/tray-test.sh with a real window manager
+//! (WebKitWebDriver ends the app when its window goes).
 //!
 //! Run: `scripts/ci/desktop-session.sh scripts/ci/with-tauri-driver.sh cargo test -p
 //! calendar-connector --test ui -- --test-threads=1` after `cargo build -p calendar-connector`.
@@ -494,21 +495,39 @@ fn workspace_bin(name: &str) -> PathBuf {
     p
 }
 
-/// "Fix now" on a notification when the app is not running starts it with `--open-relink ID`: the
-/// relink wizard of that account opens directly, with the reason in words.
+/// Started the way a "Fix now" click starts it when the app is not running (`--open-relink ID`), the
+/// relink wizard of that account opens directly, with the reason in words; the new password typed
+/// into it reconnects. Both passwords are canaries: afterwards neither is in any file the app wrote
+/// (data dir, its config/cache/data dirs, temp files), the captured notifications, the diagnostics
+/// export, an IPC reply, or any process's command line or environment.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn started_by_fix_now_the_app_opens_the_relink_wizard_of_that_account() {
+async fn started_by_fix_now_the_app_opens_the_relink_wizard_and_the_canary_password_leaks_nowhere()
+{
     if !require_or_skip() {
         return;
     }
     use std::io::{BufRead, Write};
+    const OLD: &str = "qwzx-plmk-trvb-ynhu";
+    const NEW: &str = "jgfe-wsxc-okmi-bhuv";
+    let started = std::time::SystemTime::now();
     // A simulator account that synced and then got its password revoked, set up with the CLI.
     let mut sim = Command::new(workspace_bin("icloud-sim"))
-        .args(["--port", "0", "--events-per-calendar", "5"])
+        .args([
+            "--port",
+            "0",
+            "--events-per-calendar",
+            "5",
+            "--password-stdin",
+        ])
+        .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    {
+        let mut stdin = sim.stdin.take().unwrap();
+        writeln!(stdin, "{OLD}").unwrap();
+    }
     let mut line = String::new();
     std::io::BufReader::new(sim.stdout.take().unwrap())
         .read_line(&mut line)
@@ -539,7 +558,7 @@ async fn started_by_fix_now_the_app_opens_the_relink_wizard_of_that_account() {
     link.stdin
         .take()
         .unwrap()
-        .write_all(b"abcd-efgh-ijkl-mnop")
+        .write_all(OLD.as_bytes())
         .unwrap();
     let out = link.wait_with_output().unwrap();
     assert!(
@@ -547,12 +566,9 @@ async fn started_by_fix_now_the_app_opens_the_relink_wizard_of_that_account() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let agent = Command::new("curl")
-        .args(["-s", "-X", "POST", "--data", "zyxw-vuts-rqpo-nmlk"])
-        .arg(format!("{front}__sim/password"))
-        .status()
-        .unwrap();
-    assert!(agent.success());
+    // Apple revokes it: the simulator now accepts only NEW (the body of a POST, never a command line).
+    let revoke = post_plain(&format!("{front}__sim/password"), NEW);
+    assert_eq!(revoke, 204, "the simulator took the new password");
     let sync = Command::new(&cli)
         .arg("--data-dir")
         .arg(data.path())
@@ -599,7 +615,125 @@ async fn started_by_fix_now_the_app_opens_the_relink_wizard_of_that_account() {
         "{reason}"
     );
     shot(&c, "10-started-by-fix-now").await;
+
+    // The new password, typed into the wizard → reconnected.
+    let pw = c.find(Locator::Id("relink-password")).await.unwrap();
+    pw.clear().await.unwrap();
+    pw.send_keys(NEW).await.unwrap();
+    c.find(Locator::Id("btn-relink-verify"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(&c, "Reconnected", &visible("relink-done"), long).await;
+    shot(&c, "11-reconnected-with-canary").await;
+
+    // IPC replies and the diagnostics export.
+    let mut replies = vec![invoke(&c, "get_state", json!({})).await];
+    let zip_path = data.path().join("diagnostics.zip");
+    replies.push(
+        invoke(
+            &c,
+            "save_diagnostics",
+            json!({"path": zip_path.display().to_string()}),
+        )
+        .await,
+    );
+    for r in &replies {
+        assert!(r.get("ok").is_some(), "{r}");
+        let text = r.to_string();
+        assert!(
+            !text.contains(OLD) && !text.contains(NEW),
+            "an IPC reply holds the password: {text}"
+        );
+    }
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    for i in 0..archive.len() {
+        let mut f = archive.by_index(i).unwrap();
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut f, &mut b).unwrap();
+        for canary in [OLD, NEW] {
+            assert!(
+                !e2e::bytes_contain(&b, canary.as_bytes()),
+                "{:?} in the diagnostics export holds the password",
+                f.name()
+            );
+        }
+    }
+    // Processes, while the app (and its WebKit processes) run.
+    if let Some(p) = e2e::process_holding(&[OLD, NEW]) {
+        panic!("{p} holds the password");
+    }
     c.close().await.unwrap();
     let _ = sim.kill();
     let _ = sim.wait();
+
+    // Files: the data dir, the app's XDG dirs (WebKit's caches and local storage live there; the
+    // keyring's own store is skipped, it is where the password belongs), the captured notifications,
+    // and temp files written during the test.
+    let mut roots = vec![data.path().to_path_buf()];
+    for var in ["XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"] {
+        if let Some(d) = std::env::var_os(var) {
+            roots.push(PathBuf::from(d));
+        }
+    }
+    if let Some(log) = std::env::var_os("NOTIFY_LOG") {
+        roots.push(PathBuf::from(log));
+    }
+    for root in &roots {
+        for canary in [OLD, NEW] {
+            let hit = if root.is_dir() {
+                e2e::tree_contains_skipping(root, canary.as_bytes(), &["keyrings"])
+            } else {
+                std::fs::read(root)
+                    .ok()
+                    .filter(|b| e2e::bytes_contain(b, canary.as_bytes()))
+                    .map(|_| root.clone())
+            };
+            assert_eq!(
+                hit,
+                None,
+                "a file holds the password (under {})",
+                root.display()
+            );
+        }
+    }
+    for entry in std::fs::read_dir(std::env::temp_dir()).unwrap().flatten() {
+        let p = entry.path();
+        let fresh = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= started);
+        if fresh && p.is_file() {
+            let b = std::fs::read(&p).unwrap_or_default();
+            for canary in [OLD, NEW] {
+                assert!(
+                    !e2e::bytes_contain(&b, canary.as_bytes()),
+                    "{} holds the password",
+                    p.display()
+                );
+            }
+        }
+    }
+}
+
+/// POSTs `body` to the simulator's control API on loopback; the status code.
+fn post_plain(url: &str, body: &str) -> u16 {
+    use std::io::{Read, Write};
+    let u = url.strip_prefix("http://").unwrap();
+    let (host, path) = u.split_once('/').unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        s,
+        "POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    resp.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
 }

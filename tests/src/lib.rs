@@ -197,15 +197,52 @@ pub fn counts(status: &serde_json::Value) -> std::collections::BTreeMap<String, 
 
 /// Whether any file under `dir` contains `needle`.
 pub fn tree_contains(dir: &Path, needle: &[u8]) -> Option<PathBuf> {
+    tree_contains_skipping(dir, needle, &[])
+}
+
+/// Like [`tree_contains`], but does not descend into directories named in `skip` (a keyring's own
+/// store, say).
+pub fn tree_contains_skipping(dir: &Path, needle: &[u8], skip: &[&str]) -> Option<PathBuf> {
     for entry in std::fs::read_dir(dir).ok()? {
         let p = entry.ok()?.path();
         if p.is_dir() {
-            if let Some(f) = tree_contains(&p, needle) {
+            if skip.iter().any(|s| p.file_name().is_some_and(|n| n == *s)) {
+                continue;
+            }
+            if let Some(f) = tree_contains_skipping(&p, needle, skip) {
                 return Some(f);
             }
         } else if let Ok(b) = std::fs::read(&p) {
-            if b.windows(needle.len()).any(|w| w == needle) {
+            if bytes_contain(&b, needle) {
                 return Some(p);
+            }
+        }
+    }
+    None
+}
+
+/// Whether `needle` occurs in `hay`.
+pub fn bytes_contain(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The first `/proc/<pid>/cmdline` or `/proc/<pid>/environ` readable now that holds one of
+/// `canaries`.
+pub fn process_holding(canaries: &[&str]) -> Option<String> {
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let p = entry.path();
+        let is_pid = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()));
+        if !is_pid {
+            continue;
+        }
+        for f in ["cmdline", "environ"] {
+            if let Ok(b) = std::fs::read(p.join(f)) {
+                if canaries.iter().any(|c| bytes_contain(&b, c.as_bytes())) {
+                    return Some(format!("{} {f}", p.display()));
+                }
             }
         }
     }

@@ -30,8 +30,8 @@ pub use sync_collection::{ItemRef, SyncCollection, SyncResult};
 pub use transport::{Credentials, Transport, TransportConfig};
 pub use url::Url;
 pub use xml::{
-    normalize_href, parse_multistatus, DavResponse, Element, Multistatus, Propstat, CALDAV, CS,
-    DAV, ICAL,
+    normalize_href, parse_multistatus, parse_multistatus_each, DavResponse, Element, Multistatus,
+    Propstat, CALDAV, CS, DAV, ICAL,
 };
 
 /// A request as a value: build it, send it with [`Transport::execute`], parse the [`RawResponse`]

@@ -56,7 +56,7 @@ impl CalendarMultiget {
         expect_207(resp)?;
         let ms = parse_multistatus(&resp.body, &resp.url)?;
         let mut items = Vec::with_capacity(ms.responses.len());
-        for r in ms.responses {
+        for mut r in ms.responses {
             let data_status = r
                 .propstats
                 .iter()
@@ -72,9 +72,9 @@ impl CalendarMultiget {
                 .and_then(|e| e.trimmed_text())
                 .map(str::to_owned);
             let data = r
-                .prop(CALDAV, "calendar-data")
+                .take_prop(CALDAV, "calendar-data")
                 .filter(|e| !e.text.trim().is_empty())
-                .map(|e| e.text.clone().into_bytes());
+                .map(|e| e.text.into_bytes());
             items.push(MultigetItem {
                 url: r.url,
                 status,
@@ -90,15 +90,18 @@ impl CalendarMultiget {
     /// QUIRK(icloud §3.3): one href can come back 404 though the listing named it, and servers
     /// have silently capped multigets; callers skip these and recheck next time.
     pub fn missing(&self, items: &[MultigetItem]) -> Vec<Url> {
+        let answered: std::collections::HashSet<&str> = items
+            .iter()
+            .filter(|it| (200..300).contains(&it.status) && it.data.is_some())
+            .map(|it| it.url.path())
+            .collect();
         self.hrefs
             .iter()
             .filter(|h| {
                 let path = normalize_href(h, h.as_str())
                     .map(|u| u.path().to_owned())
                     .unwrap_or_else(|_| h.path().to_owned());
-                !items.iter().any(|it| {
-                    it.url.path() == path && (200..300).contains(&it.status) && it.data.is_some()
-                })
+                !answered.contains(path.as_str())
             })
             .cloned()
             .collect()

@@ -3,7 +3,7 @@
 use url::Url;
 
 use crate::error::DavError;
-use crate::xml::{parse_multistatus, DAV};
+use crate::xml::{parse_multistatus_each, DAV};
 use crate::{body, expect_207, method_report, DavRequest, Depth, RawResponse, XML_CONTENT_TYPE};
 
 /// A member of a collection and its etag.
@@ -63,32 +63,30 @@ impl SyncCollection {
     /// §3.2) come back as [`DavError::UnexpectedStatus`] for the caller to decide.
     pub fn parse(&self, resp: &RawResponse) -> Result<SyncResult, DavError> {
         expect_207(resp)?;
-        let ms = parse_multistatus(&resp.body, &resp.url)?;
         let own = trim_slash(resp.url.path()).to_owned();
-        let mut out = SyncResult {
-            token: ms.sync_token,
-            ..SyncResult::default()
-        };
-        for r in ms.responses {
+        let mut out = SyncResult::default();
+        // Streamed: each response becomes an ItemRef (or is dropped) as soon as it is parsed.
+        let ms = parse_multistatus_each(&resp.body, &resp.url, &mut |r| {
             let is_collection = trim_slash(r.url.path()) == own;
             if is_collection && r.status == Some(507) {
                 out.incomplete = true;
-                continue;
+                return;
             }
             // QUIRK(icloud §3.1): the collection itself is listed among the changes, with an etag.
             if is_collection || r.url.path().ends_with('/') || r.href.ends_with('/') {
-                continue;
+                return;
             }
             if r.status == Some(404) {
                 out.deleted.push(r.url);
-                continue;
+                return;
             }
             let etag = r
                 .prop(DAV, "getetag")
                 .and_then(|e| e.trimmed_text())
                 .map(str::to_owned);
             out.changed.push(ItemRef { url: r.url, etag });
-        }
+        })?;
+        out.token = ms.sync_token;
         Ok(out)
     }
 }

@@ -108,6 +108,25 @@ impl DavResponse {
         };
         find(|s| (200..300).contains(&s), false).or_else(|| find(|s| s == 404, true))
     }
+
+    /// Like [`DavResponse::prop`], but moves the property out (a multiget's calendar data is
+    /// handed on without a copy). The same property is never found twice.
+    pub fn take_prop(&mut self, ns: &str, name: &str) -> Option<Element> {
+        let pos = |ok: fn(u16) -> bool, need_content: bool, pss: &[Propstat]| {
+            pss.iter()
+                .enumerate()
+                .filter(|(_, p)| ok(p.status))
+                .find_map(|(i, p)| {
+                    p.props
+                        .iter()
+                        .position(|e| e.is(ns, name) && (!need_content || e.has_content()))
+                        .map(|j| (i, j))
+                })
+        };
+        let (i, j) = pos(|s| (200..300).contains(&s), false, &self.propstats)
+            .or_else(|| pos(|s| s == 404, true, &self.propstats))?;
+        Some(self.propstats[i].props.swap_remove(j))
+    }
 }
 
 /// A parsed `DAV:multistatus`.
@@ -225,7 +244,8 @@ struct ResponseBuilder {
     propstats: Vec<Propstat>,
 }
 
-struct Parser<'u> {
+struct Parser<'u, 's> {
+    sink: &'s mut dyn FnMut(DavResponse),
     base: &'u Url,
     frames: Vec<Frame>,
     text: String,
@@ -243,6 +263,21 @@ struct Parser<'u> {
 /// [`XmlError::NotMultistatus`]; a body that is not well-formed or ends before the root closes is
 /// [`XmlError::Malformed`].
 pub fn parse_multistatus(body: &[u8], request_url: &Url) -> Result<Multistatus, XmlError> {
+    let mut responses = Vec::new();
+    let mut ms = parse_multistatus_each(body, request_url, &mut |r| responses.push(r))?;
+    ms.responses = responses;
+    Ok(ms)
+}
+
+/// Like [`parse_multistatus`], but hands each `DAV:response` to `sink` as soon as it closes and
+/// keeps none: a listing of 50,000 members never exists as a tree in memory. The returned
+/// [`Multistatus`] carries the sync token and no responses. On an error, `sink` has seen the
+/// responses before it; callers discard them.
+pub fn parse_multistatus_each(
+    body: &[u8],
+    request_url: &Url,
+    sink: &mut dyn FnMut(DavResponse),
+) -> Result<Multistatus, XmlError> {
     let mut reader = NsReader::from_reader(body);
     let mut buf = Vec::new();
     // Find the root element.
@@ -286,6 +321,7 @@ pub fn parse_multistatus(body: &[u8], request_url: &Url) -> Result<Multistatus, 
     }
 
     let mut p = Parser {
+        sink,
         base: request_url,
         frames: vec![Frame::Root],
         text: String::new(),
@@ -388,7 +424,7 @@ impl StartError {
     }
 }
 
-impl Parser<'_> {
+impl Parser<'_, '_> {
     fn start(&mut self, ns: String, e: &BytesStart<'_>, position: u64) -> Result<(), StartError> {
         let top = self.frames.last().copied().unwrap_or(Frame::Skip);
         let local = e.local_name();
@@ -527,7 +563,7 @@ impl Parser<'_> {
             let url = normalize_href(self.base, &href)?;
             // Several hrefs share one status (RFC 4918 §14.24); rare enough to just clone.
             let propstats = r.propstats.clone();
-            self.out.responses.push(DavResponse {
+            (self.sink)(DavResponse {
                 href,
                 url,
                 status: r.status,

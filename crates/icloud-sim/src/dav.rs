@@ -187,6 +187,7 @@ pub(crate) fn handle(shared: &Shared, host: Host, req: &Request) -> Response {
     st.seq += 1;
     let request_id = request_uuid(st.seed, st.seq);
     let mut resp = handle_locked(shared, &mut st, host, req);
+    st.stats.bytes_down += resp.huge.unwrap_or(resp.body.len() as u64);
     let date = chrono::Utc::now()
         .format("%a, %d %b %Y %H:%M:%S GMT")
         .to_string();

@@ -114,6 +114,9 @@ pub struct Stats {
     pub other: u64,
     /// Requests per listener: `"front"` / `"partition"`.
     pub by_host: BTreeMap<String, u64>,
+    /// Response body bytes of DAV requests (what the client downloaded, headers aside).
+    #[serde(default)]
+    pub bytes_down: u64,
 }
 
 /// A scenario plus when it starts to apply.

@@ -21,9 +21,22 @@ use crate::icloud::discovery::dav_error;
 use plan::{Listing, Plan};
 use session::Session;
 
-/// Hrefs per calendar-multiget. Stock Radicale refuses a REPORT with more than 10,000 VEVENTs; iCloud
-/// clients batch 10–50 (§3.3). A few hundred keeps request count low and every answer small.
+/// Hrefs per calendar-multiget on Apple's servers: iCloud clients batch 10–50 (§3.3); a few hundred
+/// keeps the request count low and every answer small.
 pub const BATCH: usize = 200;
+/// Hrefs per calendar-multiget on other servers. Stock Radicale refuses a REPORT with more than 10,000
+/// VEVENTs and one server was seen capping a multiget at 1,000 (§3.3); Radicale's cost per REPORT is
+/// high, so fewer, larger batches halve its work (bench/RESULTS.md).
+pub const BATCH_OTHER: usize = 500;
+
+/// The multiget batch size for this session's server.
+pub fn batch_size(session: &Session) -> usize {
+    if session.server_is_apple() {
+        BATCH
+    } else {
+        BATCH_OTHER
+    }
+}
 /// Multiget batches in flight per calendar.
 pub const IN_FLIGHT: usize = 4;
 
@@ -216,7 +229,7 @@ struct Fetched {
 async fn fetch_batch(
     session: &Session,
     url: &Url,
-    hrefs: Vec<String>,
+    hrefs: &[String],
     listed: &HashMap<String, Option<String>>,
 ) -> Result<Fetched> {
     let urls: Vec<Url> = hrefs.iter().filter_map(|h| url.join(h).ok()).collect();
@@ -331,9 +344,10 @@ pub async fn sync_calendar(
         }
         plan = again;
     }
-    let listed: HashMap<String, Option<String>> = match &listing {
-        Listing::Full(m) => m.clone(),
-        Listing::Incremental { changed, .. } => changed.clone(),
+    // Moved, not copied: at 50,000 members every copy of the listing costs megabytes.
+    let listed: HashMap<String, Option<String>> = match listing {
+        Listing::Full(m) => m,
+        Listing::Incremental { changed, .. } => changed,
     };
     let total = plan.fetch.len();
     progress(Progress::CalendarStarted {
@@ -344,11 +358,17 @@ pub async fn sync_calendar(
         full_listing: full,
         ..Default::default()
     };
-    let batches: Vec<Vec<String>> = plan.fetch.chunks(BATCH).map(|c| c.to_vec()).collect();
+    // Index ranges, not copies of the hrefs; the futures borrow `plan.fetch`.
+    let n = batch_size(session);
+    let batches: Vec<std::ops::Range<usize>> = (0..plan.fetch.len())
+        .step_by(n)
+        .map(|i| i..(i + n).min(plan.fetch.len()))
+        .collect();
     let listed_ref = &listed;
     let url_ref = &url;
+    let fetch = &plan.fetch;
     let mut results = stream::iter(batches)
-        .map(|b| fetch_batch(session, url_ref, b, listed_ref))
+        .map(move |r| fetch_batch(session, url_ref, &fetch[r], listed_ref))
         .buffer_unordered(IN_FLIGHT);
     let mut first_error = None;
     while let Some(res) = results.next().await {

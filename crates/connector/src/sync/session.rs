@@ -21,6 +21,7 @@ pub struct Session {
     rejected: Arc<AtomicBool>,
     cancel: CancellationToken,
     sent: Arc<std::sync::atomic::AtomicU64>,
+    apple: Arc<AtomicBool>,
 }
 
 impl Session {
@@ -33,6 +34,7 @@ impl Session {
             rejected: Arc::new(AtomicBool::new(false)),
             cancel: CancellationToken::new(),
             sent: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            apple: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -49,6 +51,13 @@ impl Session {
     /// Number of requests this session sent.
     pub fn requests_sent(&self) -> u64 {
         self.sent.load(Ordering::SeqCst)
+    }
+
+    /// Whether any answer in this session came from Apple's CalDAV front end (it carries
+    /// `X-Apple-Request-UUID`, §2.2). Apple's servers get the small multiget batches iCloud clients use
+    /// (§3.3); other servers get larger ones, which stock Radicale answers with far less work.
+    pub fn server_is_apple(&self) -> bool {
+        self.apple.load(Ordering::Relaxed)
     }
 
     /// Sends one authenticated request and classifies the answer. Returns the response only when it is
@@ -86,6 +95,10 @@ impl Session {
             }
         };
         let resp = resp.map_err(transport_error)?;
+        // QUIRK(icloud §2.2): every Apple answer carries X-Apple-Request-UUID.
+        if resp.headers.contains_key("x-apple-request-uuid") {
+            self.apple.store(true, Ordering::Relaxed);
+        }
         let class = classify(&resp, expect);
         match &class {
             Classification::Rejected { request_id } => {
