@@ -37,7 +37,7 @@ echo "== desktop app: close to tray and single instance (a real WM closes the wi
 timeout -k 10 300 scripts/ci/desktop-session.sh scripts/ci/tray-test.sh "$PWD/target/debug/calendar-connector"
 
 echo "== desktop app: .deb and .rpm (tauri build, release)" >&2
-timeout -k 10 1800 npx --no-install tauri build --bundles deb,rpm --ci
+scripts/package-linux.sh
 deb=$(ls -t target/release/bundle/deb/*.deb | head -n1)
 rpm_file=$(ls -t target/release/bundle/rpm/*.rpm | head -n1)
 ls -l "$deb" "$rpm_file" >&2

@@ -3,7 +3,7 @@
 use url::Url;
 
 use crate::error::DavError;
-use crate::xml::{normalize_href, parse_multistatus, CALDAV, DAV};
+use crate::xml::{normalize_escapes, parse_multistatus, CALDAV, DAV};
 use crate::{body, expect_207, method_report, DavRequest, Depth, RawResponse, XML_CONTENT_TYPE};
 
 /// calendar-multiget for getetag + calendar-data of `hrefs`.
@@ -97,12 +97,9 @@ impl CalendarMultiget {
             .collect();
         self.hrefs
             .iter()
-            .filter(|h| {
-                let path = normalize_href(h, h.as_str())
-                    .map(|u| u.path().to_owned())
-                    .unwrap_or_else(|_| h.path().to_owned());
-                !answered.contains(path.as_str())
-            })
+            // The request URL is already parsed: normalising its path's escapes is what
+            // normalize_href would do to it, without another URL parse.
+            .filter(|h| !answered.contains(normalize_escapes(h.path()).as_str()))
             .cloned()
             .collect()
     }

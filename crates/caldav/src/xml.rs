@@ -176,7 +176,7 @@ pub fn normalize_href(base: &Url, raw: &str) -> Result<Url, XmlError> {
 /// about 8 KB. Bounds the work (and the size of the error) for a hostile 50 MB href.
 const MAX_HREF_BYTES: usize = 16 * 1024;
 
-fn normalize_escapes(path: &str) -> String {
+pub(crate) fn normalize_escapes(path: &str) -> String {
     let bytes = path.as_bytes();
     let mut out = String::with_capacity(path.len());
     let mut i = 0;

@@ -643,6 +643,10 @@ impl Cache {
             )?;
             let mut unq =
                 tx.prepare_cached("DELETE FROM quarantine WHERE calendar_id = ?1 AND href = ?2")?;
+            // Nearly always nothing is quarantined: then one query spares a delete per object.
+            let any_quarantined: bool = tx
+                .prepare_cached("SELECT EXISTS(SELECT 1 FROM quarantine WHERE calendar_id = ?1)")?
+                .query_row([calendar_id], |r| r.get(0))?;
             for o in objects {
                 let s = &o.summary;
                 put.execute(params![
@@ -659,7 +663,9 @@ impl Cache {
                     s.window_start,
                     s.window_end
                 ])?;
-                unq.execute(params![calendar_id, o.href])?;
+                if any_quarantined {
+                    unq.execute(params![calendar_id, o.href])?;
+                }
             }
         }
         let mut fresh = Vec::new();

@@ -6,37 +6,31 @@
 //! replacing invalid sequences with U+FFFD instead of failing.
 
 /// Normalise line endings, unfold, and decode lossily.
+///
+/// One pass: runs without a line break are copied whole (found with memchr); a CR, CRLF or LF
+/// becomes LF unless a space or tab follows, in which case the break and that one character are a
+/// fold and vanish. Valid UTF-8 (nearly always) is then taken as is, without another copy.
 pub(crate) fn preprocess(raw: &[u8]) -> String {
-    let mut normalized = Vec::with_capacity(raw.len());
+    let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
-    while i < raw.len() {
-        let b = raw[i];
-        if b == b'\r' {
-            normalized.push(b'\n');
-            if raw.get(i + 1) == Some(&b'\n') {
-                i += 1;
-            }
+    while let Some(off) = memchr::memchr2(b'\r', b'\n', &raw[i..]) {
+        out.extend_from_slice(&raw[i..i + off]);
+        let mut j = i + off + 1;
+        if raw[i + off] == b'\r' && raw.get(j) == Some(&b'\n') {
+            j += 1;
+        }
+        if matches!(raw.get(j), Some(b' ') | Some(b'\t')) {
+            j += 1;
         } else {
-            normalized.push(b);
+            out.push(b'\n');
         }
-        i += 1;
+        i = j;
     }
-
-    // Unfold: "\n" followed by a single space or tab is removed together with
-    // that whitespace character. Folds may be stacked ("\n \n ...").
-    let mut unfolded = Vec::with_capacity(normalized.len());
-    let mut i = 0;
-    while i < normalized.len() {
-        let b = normalized[i];
-        if b == b'\n' && matches!(normalized.get(i + 1), Some(b' ') | Some(b'\t')) {
-            i += 2;
-            continue;
-        }
-        unfolded.push(b);
-        i += 1;
+    out.extend_from_slice(&raw[i..]);
+    match String::from_utf8(out) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     }
-
-    String::from_utf8_lossy(&unfolded).into_owned()
 }
 
 #[cfg(test)]
@@ -58,6 +52,13 @@ mod tests {
     #[test]
     fn tab_fold_and_stacked_folds() {
         assert_eq!(preprocess(b"X:a\r\n\tb\r\n c\r\n"), "X:abc\n");
+    }
+
+    #[test]
+    fn lone_crs_and_mixed_breaks_match_the_two_pass_rules() {
+        assert_eq!(preprocess(b"A\r\r\n B\n\r C\r"), "A\nB\nC\n");
+        assert_eq!(preprocess(b"\r\n \r\n\t"), "");
+        assert_eq!(preprocess(b"no break"), "no break");
     }
 
     #[test]
