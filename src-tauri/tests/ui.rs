@@ -147,6 +147,50 @@ async fn wait_js(c: &Client, what: &str, expr: &str, timeout: Duration) -> Value
     }
 }
 
+/// A WebDriver session on the debug app started with `args`.
+async fn open_app(args: Value) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "tauri:options".into(),
+        json!({ "application": env!("CARGO_BIN_EXE_calendar-connector"), "args": args }),
+    );
+    let (url, _) = driver_url();
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&url),
+    )
+    .await
+    .expect("the WebDriver session did not open within 60 s")
+    .expect("WebDriver session")
+}
+
+/// Clicks the element with that id.
+async fn click(c: &Client, id: &str) {
+    c.find(Locator::Id(id))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Types `password` into the open relink wizard, verifies, and waits for "Reconnected".
+async fn relink_with(c: &Client, password: &str) {
+    let pw = c.find(Locator::Id("relink-password")).await.unwrap();
+    pw.clear().await.unwrap();
+    pw.send_keys(password).await.unwrap();
+    click(c, "btn-relink-verify").await;
+    wait_js(
+        c,
+        "Reconnected",
+        &visible("relink-done"),
+        Duration::from_secs(60),
+    )
+    .await;
+}
+
 async fn invoke(c: &Client, cmd: &str, args: Value) -> Value {
     c.execute_async(
         "const [cmd, args, done] = arguments;\
@@ -229,21 +273,7 @@ async fn demo_revocation_notification_fix_now_relink_keeps_every_event() {
     }
     let data = tempfile::tempdir().unwrap();
     let bin = env!("CARGO_BIN_EXE_calendar-connector");
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "tauri:options".into(),
-        json!({ "application": bin, "args": ["--data-dir", data.path()] }),
-    );
-    let (url, _) = driver_url();
-    let c = tokio::time::timeout(
-        Duration::from_secs(60),
-        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&url),
-    )
-    .await
-    .expect("the WebDriver session did not open within 60 s")
-    .expect("WebDriver session");
+    let c = open_app(json!(["--data-dir", data.path()])).await;
     let long = Duration::from_secs(60);
 
     // 1. Welcome.
@@ -258,12 +288,7 @@ async fn demo_revocation_notification_fix_now_relink_keeps_every_event() {
     shot(&c, "01-welcome").await;
 
     // 2. Try the demo → agenda.
-    c.find(Locator::Id("btn-demo"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "btn-demo").await;
     // The wizard's last step ("The demo is ready", calendars to show) → "Open agenda".
     let done = format!("{} || {}", visible("link-done-panel"), visible("main"));
     wait_js(&c, "the demo to be linked", &done, long).await;
@@ -273,12 +298,7 @@ async fn demo_revocation_notification_fix_now_relink_keeps_every_event() {
         == json!(true)
     {
         shot(&c, "02-demo-linked").await;
-        c.find(Locator::Id("btn-link-finish"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, "btn-link-finish").await;
     }
     wait_js(&c, "the main screen", &visible("main"), long).await;
     let events = wait_js(&c, "agenda events", AGENDA_COUNT, long).await;
@@ -300,12 +320,7 @@ async fn demo_revocation_notification_fix_now_relink_keeps_every_event() {
     );
 
     // 3. Apple revokes the password → exactly one notification.
-    c.find(Locator::Id("btn-simulate-revocation"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "btn-simulate-revocation").await;
     wait_js(&c, "the relink banner", &visible("banner-relink"), long).await;
     let id = if let Some(log) = notify_log.as_deref() {
         let start = Instant::now();
@@ -357,13 +372,7 @@ async fn demo_revocation_notification_fix_now_relink_keeps_every_event() {
                 .unwrap();
             assert!(st.success(), "gdbus emit");
         }
-        None => c
-            .find(Locator::Id("btn-fix-now"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap(),
+        None => click(&c, "btn-fix-now").await,
     }
     wait_js(
         &c,
@@ -395,16 +404,7 @@ async fn demo_revocation_notification_fix_now_relink_keeps_every_event() {
     shot(&c, "06-relink").await;
 
     // 5. The new password → reconnected, nothing lost, nothing refetched.
-    let pw = c.find(Locator::Id("relink-password")).await.unwrap();
-    pw.clear().await.unwrap();
-    pw.send_keys(&new_password).await.unwrap();
-    c.find(Locator::Id("btn-relink-verify"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_js(&c, "Reconnected", &visible("relink-done"), long).await;
+    relink_with(&c, &new_password).await;
     let title = c
         .find(Locator::Id("relink-done-title"))
         .await
@@ -435,12 +435,7 @@ async fn demo_revocation_notification_fix_now_relink_keeps_every_event() {
         "the simulator saw no refetch"
     );
 
-    c.find(Locator::Id("btn-relink-finish"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "btn-relink-finish").await;
     wait_js(&c, "the main screen again", &visible("main"), long).await;
     let again = wait_js(
         &c,
@@ -582,22 +577,13 @@ async fn started_by_fix_now_the_app_opens_the_relink_wizard_and_the_canary_passw
         String::from_utf8_lossy(&sync.stderr)
     );
 
-    let bin = env!("CARGO_BIN_EXE_calendar-connector");
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "tauri:options".into(),
-        json!({ "application": bin, "args": ["--data-dir", data.path(), "--open-relink", "demo@example.com"] }),
-    );
-    let (url, _) = driver_url();
-    let c = tokio::time::timeout(
-        Duration::from_secs(60),
-        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&url),
-    )
-    .await
-    .expect("the WebDriver session did not open within 60 s")
-    .expect("WebDriver session");
+    let c = open_app(json!([
+        "--data-dir",
+        data.path(),
+        "--open-relink",
+        "demo@example.com"
+    ]))
+    .await;
     let long = Duration::from_secs(60);
     wait_js(&c, "the relink wizard", &visible("relink-wizard"), long).await;
     let reason = wait_js(
@@ -617,16 +603,7 @@ async fn started_by_fix_now_the_app_opens_the_relink_wizard_and_the_canary_passw
     shot(&c, "10-started-by-fix-now").await;
 
     // The new password, typed into the wizard → reconnected.
-    let pw = c.find(Locator::Id("relink-password")).await.unwrap();
-    pw.clear().await.unwrap();
-    pw.send_keys(NEW).await.unwrap();
-    c.find(Locator::Id("btn-relink-verify"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_js(&c, "Reconnected", &visible("relink-done"), long).await;
+    relink_with(&c, NEW).await;
     shot(&c, "11-reconnected-with-canary").await;
 
     // IPC replies and the diagnostics export.

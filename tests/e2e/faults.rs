@@ -314,14 +314,13 @@ async fn connection_reset_mid_body_of_a_multiget_exits_4_deletes_nothing_and_con
     if !e2e::keychain_or_skip() {
         return;
     }
-    let t = Case::new(40, 25, 0.0).await;
-    let before = t.counts().await;
-    t.change_server();
-    t.sim
-        .set_scenario_for(Scenario::ConnectionResetMidBody, RequestKind::Multiget, 0);
-    let r = t.sync().await;
-    t.assert_failed(&r, 4, &["cut off"], &before).await;
-    t.converge().await;
+    fault_once(
+        Scenario::ConnectionResetMidBody,
+        RequestKind::Multiget,
+        4,
+        &["cut off"],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -329,15 +328,14 @@ async fn truncated_xml_in_a_well_formed_http_answer_exits_4_deletes_nothing_and_
     if !e2e::keychain_or_skip() {
         return;
     }
-    let t = Case::new(40, 25, 0.0).await;
-    let before = t.counts().await;
-    t.change_server();
     // The listing is cut: what is missing from it must not be read as deleted.
-    t.sim
-        .set_scenario_for(Scenario::TruncatedXml, RequestKind::SyncCollection, 0);
-    let r = t.sync().await;
-    t.assert_failed(&r, 4, &["XML"], &before).await;
-    t.converge().await;
+    fault_once(
+        Scenario::TruncatedXml,
+        RequestKind::SyncCollection,
+        4,
+        &["XML"],
+    )
+    .await;
 }
 
 /// Regression for a found bug: not-well-formed XML used to be classified Transient (exit 4). Only a
@@ -348,15 +346,13 @@ async fn malformed_xml_exits_1_names_the_xml_error_deletes_nothing_and_converges
     if !e2e::keychain_or_skip() {
         return;
     }
-    let t = Case::new(40, 25, 0.0).await;
-    let before = t.counts().await;
-    t.change_server();
-    t.sim
-        .set_scenario_for(Scenario::MalformedXml, RequestKind::SyncCollection, 0);
-    let r = t.sync().await;
-    t.assert_failed(&r, 1, &["not well-formed XML"], &before)
-        .await;
-    t.converge().await;
+    fault_once(
+        Scenario::MalformedXml,
+        RequestKind::SyncCollection,
+        1,
+        &["not well-formed XML"],
+    )
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -367,14 +363,24 @@ async fn html_sign_in_page_as_a_multiget_answer_exits_1_deletes_nothing_and_conv
     if !e2e::keychain_or_skip() {
         return;
     }
+    fault_once(
+        Scenario::HtmlSignIn,
+        RequestKind::Multiget,
+        1,
+        &["sign-in page instead of calendar data"],
+    )
+    .await;
+}
+
+/// The common shape of a fault case: the server changes, the first request of `kind` meets
+/// `scenario`, that sync fails with `exit` and `words` and loses nothing, and the next one converges.
+async fn fault_once(scenario: Scenario, kind: RequestKind, exit: i32, words: &[&str]) {
     let t = Case::new(40, 25, 0.0).await;
     let before = t.counts().await;
     t.change_server();
-    t.sim
-        .set_scenario_for(Scenario::HtmlSignIn, RequestKind::Multiget, 0);
+    t.sim.set_scenario_for(scenario, kind, 0);
     let r = t.sync().await;
-    t.assert_failed(&r, 1, &["sign-in page instead of calendar data"], &before)
-        .await;
+    t.assert_failed(&r, exit, words, &before).await;
     t.converge().await;
 }
 

@@ -266,6 +266,19 @@ impl Monitor {
     }
 
     /// Waits up to `limit` until `cond` holds; returns the log either way.
+    /// The id of the first notification shown, waiting up to 5 s for it while `d` runs.
+    async fn first_id(&self, d: &Daemon) -> u32 {
+        let log = self
+            .wait_until(Duration::from_secs(5), |l| {
+                l.shown.iter().any(|s| s.id.is_some())
+            })
+            .await;
+        log.shown
+            .first()
+            .and_then(|s| s.id)
+            .unwrap_or_else(|| panic!("no notification within 5 s:\n{}\n{}", log.raw, d.stderr()))
+    }
+
     async fn wait_until(&self, limit: Duration, cond: impl Fn(&BusLog) -> bool) -> BusLog {
         let deadline = Instant::now() + limit;
         loop {
@@ -489,16 +502,7 @@ async fn later_snoozes_the_notification_for_a_day() {
     let mon = Monitor::start(&env).await;
 
     let d = Daemon::start(&env, "first", None);
-    let log = mon
-        .wait_until(Duration::from_secs(5), |l| {
-            l.shown.iter().any(|s| s.id.is_some())
-        })
-        .await;
-    let id = log
-        .shown
-        .first()
-        .and_then(|s| s.id)
-        .unwrap_or_else(|| panic!("no notification within 5 s:\n{}\n{}", log.raw, d.stderr()));
+    let id = mon.first_id(&d).await;
     invoke_action(id, "later");
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let stderr = d.stop().await;
@@ -549,16 +553,7 @@ async fn relink_while_the_daemon_runs_withdraws_the_notification_and_confirms_re
     let mon = Monitor::start(&env).await;
 
     let d = Daemon::start(&env, "daemon", None);
-    let log = mon
-        .wait_until(Duration::from_secs(5), |l| {
-            l.shown.iter().any(|s| s.id.is_some())
-        })
-        .await;
-    let id = log
-        .shown
-        .first()
-        .and_then(|s| s.id)
-        .unwrap_or_else(|| panic!("no notification within 5 s:\n{}\n{}", log.raw, d.stderr()));
+    let id = mon.first_id(&d).await;
 
     let r = env
         .run_async(&["relink", "--apple-id", ID, "--password-stdin"], Some(NEW))

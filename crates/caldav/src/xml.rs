@@ -168,7 +168,9 @@ pub fn normalize_href(base: &Url, raw: &str) -> Result<Url, XmlError> {
         return Err(bad());
     }
     let path = normalize_escapes(url.path());
-    url.set_path(&path);
+    if path != url.path() {
+        url.set_path(&path);
+    }
     Ok(url)
 }
 

@@ -29,6 +29,15 @@ pub const BATCH: usize = 200;
 /// high, so fewer, larger batches halve its work (bench/RESULTS.md).
 pub const BATCH_OTHER: usize = 500;
 
+/// Multiget batches in flight for this session's server.
+pub fn in_flight(session: &Session) -> usize {
+    if session.server_is_apple() {
+        IN_FLIGHT
+    } else {
+        IN_FLIGHT_OTHER
+    }
+}
+
 /// The multiget batch size for this session's server.
 pub fn batch_size(session: &Session) -> usize {
     if session.server_is_apple() {
@@ -37,8 +46,13 @@ pub fn batch_size(session: &Session) -> usize {
         BATCH_OTHER
     }
 }
-/// Multiget batches in flight per calendar.
+/// Multiget batches in flight per calendar on Apple's servers: hides the round trips to a far
+/// data centre.
 pub const IN_FLIGHT: usize = 4;
+/// Multiget batches in flight on other servers: one. A self-hosted server is the bottleneck, not the
+/// round trip; on stock Radicale (10,000 events, 500-href batches) one at a time was both faster
+/// (5.2 s against 5.8 s) and cheaper for the server (4.8 s of its CPU against 6.2 s) than four.
+pub const IN_FLIGHT_OTHER: usize = 1;
 
 /// Progress of a sync, for a progress bar or the UI.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -369,7 +383,7 @@ pub async fn sync_calendar(
     let fetch = &plan.fetch;
     let mut results = stream::iter(batches)
         .map(move |r| fetch_batch(session, url_ref, &fetch[r], listed_ref))
-        .buffer_unordered(IN_FLIGHT);
+        .buffer_unordered(in_flight(session));
     let mut first_error = None;
     while let Some(res) = results.next().await {
         match res {
