@@ -9,16 +9,7 @@ use icloud_sim::{CalendarSpec, Component, Scenario, Sim, SimConfig};
 
 const PW: &str = "abcd-efgh-ijkl-mnop";
 
-fn cal(slug: &str, name: &str, events: usize) -> CalendarSpec {
-    CalendarSpec {
-        slug: slug.into(),
-        display_name: name.into(),
-        color: "#1BADF8FF".into(),
-        component: Component::Vevent,
-        events,
-        read_only: false,
-    }
-}
+use e2e::event_calendar as cal;
 
 async fn sim_with(cals: Vec<CalendarSpec>, broken_percent: f64) -> Sim {
     let cfg = SimConfig {

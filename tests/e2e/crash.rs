@@ -13,7 +13,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use e2e::{counts, read_cache, server_set, Env, Run};
-use icloud_sim::{CalendarSpec, Component, Sim, SimConfig};
+use icloud_sim::{Sim, SimConfig};
 
 const ID: &str = "demo@example.com";
 const PW: &str = "abcd-efgh-ijkl-mnop";
@@ -50,16 +50,7 @@ fn seed() -> u64 {
     }
 }
 
-fn cal(slug: &str, name: &str, events: usize) -> CalendarSpec {
-    CalendarSpec {
-        slug: slug.into(),
-        display_name: name.into(),
-        color: "#1BADF8FF".into(),
-        component: Component::Vevent,
-        events,
-        read_only: false,
-    }
-}
+use e2e::event_calendar as cal;
 
 /// A simulator with [`CALS`], each calendar's size divided by `shrink`.
 async fn sim(shrink: usize) -> Sim {

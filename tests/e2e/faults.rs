@@ -26,22 +26,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use e2e::{counts, read_cache, server_set, Env, Run};
-use icloud_sim::{CalendarSpec, Component, RequestKind, Scenario, Sim, SimConfig};
+use icloud_sim::{RequestKind, Scenario, Sim, SimConfig};
 
 const ID: &str = "demo@example.com";
 const PW: &str = "abcd-efgh-ijkl-mnop";
 const OFFSET: &str = "CALENDAR_CONNECTOR_CLOCK_OFFSET_SECS";
 
-fn cal(slug: &str, name: &str, events: usize) -> CalendarSpec {
-    CalendarSpec {
-        slug: slug.into(),
-        display_name: name.into(),
-        color: "#1BADF8FF".into(),
-        component: Component::Vevent,
-        events,
-        read_only: false,
-    }
-}
+use e2e::event_calendar as cal;
 
 /// (slug, display name) of the calendars a test's simulator serves.
 const CALS: &[(&str, &str)] = &[("home", "Home"), ("work", "Work")];

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use connector::relink::RelinkReason;
 use e2e::{Env, Run};
-use icloud_sim::{CalendarSpec, Component, Scenario, Sim, SimConfig};
+use icloud_sim::{Scenario, Sim, SimConfig};
 
 const ID: &str = "demo@example.com";
 const PW: &str = "abcd-efgh-ijkl-mnop";
@@ -59,14 +59,7 @@ fn show(r: &Run) -> String {
 }
 
 async fn default_sim() -> Sim {
-    let cal = |slug: &str, name: &str, events| CalendarSpec {
-        slug: slug.into(),
-        display_name: name.into(),
-        color: "#1BADF8FF".into(),
-        component: Component::Vevent,
-        events,
-        read_only: false,
-    };
+    let cal = e2e::event_calendar;
     Sim::start(SimConfig {
         calendars: vec![cal("home", "Home", 20), cal("work", "Work", 10)],
         ..Default::default()

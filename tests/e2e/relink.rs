@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use e2e::{counts, Env, Run};
-use icloud_sim::{CalendarSpec, Component, RequestKind, Scenario, Sim, SimConfig};
+use icloud_sim::{RequestKind, Scenario, Sim, SimConfig};
 
 const ID: &str = "demo@example.com";
 /// The password the simulator accepts at first.
@@ -22,16 +22,7 @@ const NEW: &str = "qrst-uvwx-yzab-cdef";
 /// A well-formed password the simulator never accepts.
 const WRONG: &str = "wxyz-wxyz-wxyz-wxyz";
 
-fn cal(slug: &str, name: &str, events: usize) -> CalendarSpec {
-    CalendarSpec {
-        slug: slug.into(),
-        display_name: name.into(),
-        color: "#1BADF8FF".into(),
-        component: Component::Vevent,
-        events,
-        read_only: false,
-    }
-}
+use e2e::event_calendar as cal;
 
 async fn sim_with_password(password: &str) -> Sim {
     Sim::start(SimConfig {

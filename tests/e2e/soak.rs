@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use e2e::{read_cache, server_set, Env};
-use icloud_sim::{CalendarSpec, Component, RequestKind, Scenario, Sim, SimConfig};
+use icloud_sim::{RequestKind, Scenario, Sim, SimConfig};
 
 fn rss_kib(pid: u32) -> u64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -54,14 +54,7 @@ async fn daemon_survives_ten_minutes_of_random_faults_with_flat_memory_and_fds()
         .unwrap_or(0x5eed_cafe);
     eprintln!("soak: {secs} s, seed {seed} (SOAK_SEED to reproduce)");
     let mut rng = Rng(seed | 1);
-    let spec = |slug: &str, name: &str, n| CalendarSpec {
-        slug: slug.into(),
-        display_name: name.into(),
-        color: "#1BADF8FF".into(),
-        component: Component::Vevent,
-        events: n,
-        read_only: false,
-    };
+    let spec = e2e::event_calendar;
     let sim = Sim::start(SimConfig {
         calendars: vec![spec("home", "Home", 800), spec("work", "Work", 300)],
         broken_percent: 0.5,

@@ -517,3 +517,15 @@ pub fn peak_rss_kib(pid: u32) -> Option<u64> {
         .parse()
         .ok()
 }
+
+/// A simulator event calendar (`slug`, display `name`) of `events` generated events.
+pub fn event_calendar(slug: &str, name: &str, events: usize) -> icloud_sim::CalendarSpec {
+    icloud_sim::CalendarSpec {
+        slug: slug.into(),
+        display_name: name.into(),
+        color: "#1BADF8FF".into(),
+        component: icloud_sim::Component::Vevent,
+        events,
+        read_only: false,
+    }
+}
