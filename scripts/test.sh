@@ -4,7 +4,9 @@
 #   a real Radicale server, with the real OS keychain (gnome-keyring on a private D-Bus session) and a
 #   real notification daemon (dunst under Xvfb); the desktop app over WebDriver (tauri-driver +
 #   WebKitWebDriver) in the same kind of session; then its .deb (installed with apt and checked from
-#   PATH, then removed) and .rpm (inspected). Starts everything it needs and stops it afterwards.
+#   PATH, then removed) and .rpm (inspected); then the Windows build (cross-compiled, scripts/windows.sh)
+#   and its MSI under Wine: install, link, sync, rejection, relink, Group Policy, upgrade, uninstall.
+#   Starts everything it needs and stops it afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
@@ -72,5 +74,11 @@ done
 rpm -qp --requires "$rpm_file" >target/rpm-requires.txt
 grep -q webkit2gtk target/rpm-requires.txt || { echo "the rpm does not require webkit2gtk" >&2; exit 1; }
 echo "   rpm: $(wc -l <target/rpm-files.txt) files, requires webkit2gtk" >&2
+
+echo "== Windows: cross-build (wine-test profile) and MSI, then the MSI and the relink loop under Wine" >&2
+wstart=$SECONDS
+timeout -k 10 1800 scripts/windows.sh --profile wine-test --msi-version "$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1 | awk -F. '{ printf "%d.%d.%d", $1, $2, $3 + 1 }')"
+timeout -k 10 600 scripts/ci/windows-wine-test.sh wine-test
+echo "   Windows: $((SECONDS - wstart)) s" >&2
 
 echo "== all tests passed in $((SECONDS - start)) s" >&2

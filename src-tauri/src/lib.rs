@@ -14,19 +14,24 @@ pub mod settings;
 pub mod state;
 pub mod tray;
 pub mod window;
+#[cfg(windows)]
+pub mod windows;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
+use connector::notify::UserAction;
 use connector::policy::Policy;
 use connector::{Connector, OpenOptions};
 use tauri::{Manager, RunEvent, Runtime};
 
 use crate::state::AppState;
 
-/// Options of the app itself (not of the CLI): `--hidden`, `--data-dir DIR`, `--open-relink ID`.
+/// Options of the app itself (not of the CLI): `--hidden`, `--data-dir DIR`, `--open-relink ID`, and
+/// a notification's `calendar-connector:notification?…` URI (Windows starts the app with it when a
+/// toast or one of its buttons is clicked).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AppArgs {
     /// Start in the tray without a window (start at login uses it).
@@ -35,6 +40,8 @@ pub struct AppArgs {
     pub data_dir: Option<PathBuf>,
     /// Open the relink wizard of this account (a second launch forwards it to the first).
     pub open_relink: Option<String>,
+    /// "Later" on this account's notification: snooze it for a day (and open no window).
+    pub snooze: Option<String>,
 }
 
 /// `Some` when `args` (without argv[0]) start the desktop app: no arguments, or only the app's own
@@ -53,6 +60,15 @@ pub fn parse_app_args(args: &[OsString]) -> Option<AppArgs> {
             out.open_relink = Some(it.next()?);
         } else if let Some(v) = a.strip_prefix("--open-relink=") {
             out.open_relink = Some(v.to_owned());
+        } else if let Some((action, who)) = connector::notify::parse_activation_uri(&a) {
+            match action {
+                UserAction::FixNow => out.open_relink = Some(who),
+                UserAction::Later => {
+                    out.snooze = Some(who);
+                    out.hidden = true;
+                }
+                UserAction::Dismissed => out.hidden = true,
+            }
         } else if a.starts_with("-psn_") {
             // macOS Finder's process serial number
         } else {
@@ -184,6 +200,20 @@ fn init_logging(data_dir: &std::path::Path) {
     };
 }
 
+/// "Later" on `apple_id`'s notification, whichever connector (the person's or the demo's) has it.
+fn snooze<R: Runtime>(app: &tauri::AppHandle<R>, apple_id: &str) {
+    let state = app.state::<AppState>();
+    let mut conns = vec![state.main.clone()];
+    if let Ok(demo) = state.demo.try_lock() {
+        conns.extend(demo.as_ref().map(|d| d.conn.clone()));
+    }
+    for c in conns {
+        if let Err(e) = c.snooze_notification(apple_id) {
+            tracing::warn!(account = apple_id, "could not snooze the notification: {e}");
+        }
+    }
+}
+
 /// The desktop app. Returns the process exit code.
 pub fn run(args: AppArgs) -> i32 {
     #[cfg(all(unix, not(target_os = "macos")))]
@@ -200,18 +230,30 @@ pub fn run(args: AppArgs) -> i32 {
         return 1;
     };
     init_logging(&data_dir);
-    let policy_path = connector::policy::policy_path();
-    let policy = match Policy::load_from(&policy_path) {
-        Ok(p) => p,
+    let (policy, policy_path) = match connector::policy::load_managed() {
+        Ok(m) => (m.policy, m.file),
         Err(e) => {
             // A broken policy must not silently unlock what IT meant to lock.
             tracing::error!("{e}");
             eprintln!("calendar-connector: {e}");
+            #[cfg(windows)]
+            windows::message_box("Calendar Connector cannot start", &e.to_string());
             return 2;
         }
     };
     if !policy.is_empty() {
         tracing::info!(path = %policy_path.display(), "managed policy in force");
+    }
+    #[cfg(windows)]
+    if let Err(e) = tauri::webview_version() {
+        let text = "Calendar Connector needs the Microsoft Edge WebView2 Runtime to show its window, and \
+                    this computer does not have it. Windows 10 and 11 usually include it; install the \
+                    \"Evergreen\" runtime from Microsoft (https://developer.microsoft.com/microsoft-edge/webview2/) \
+                    or ask your IT department, then start Calendar Connector again.\n\nThe command line \
+                    works without it, for example: calendar-connector.exe status";
+        tracing::error!("the WebView2 runtime is missing ({e}); the window cannot open");
+        windows::message_box("Calendar Connector", text);
+        return 1;
     }
     let builder = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
@@ -223,9 +265,15 @@ pub fn run(args: AppArgs) -> i32 {
                     .collect::<Vec<_>>()
                     .as_slice(),
             );
-            match forwarded.and_then(|a| a.open_relink) {
-                Some(who) => window::open_relink(app, &who),
-                None => window::show_main(app),
+            match forwarded {
+                Some(AppArgs {
+                    open_relink: Some(who),
+                    ..
+                }) => window::open_relink(app, &who),
+                Some(AppArgs {
+                    snooze: Some(who), ..
+                }) => snooze(app, &who),
+                _ => window::show_main(app),
             }
         }))
         .plugin(tauri_plugin_autostart::init(
@@ -255,6 +303,9 @@ pub fn run(args: AppArgs) -> i32 {
             return 1;
         }
     };
+    if let Some(who) = &args.snooze {
+        snooze(app.handle(), who);
+    }
     app.run(|handle, event| match event {
         // Closing the last window keeps the tray agent (and background sync) running; Quit exits.
         RunEvent::ExitRequested { api, code, .. }
@@ -301,5 +352,18 @@ mod tests {
         assert!(a.hidden);
         assert_eq!(a.data_dir, Some(PathBuf::from("/tmp/x")));
         assert_eq!(a.open_relink.as_deref(), Some("a@b.c"));
+    }
+
+    #[test]
+    fn notification_uris_open_the_wizard_or_snooze_without_a_window() {
+        let fix = connector::notify::activation_uri("default", "a@b.c");
+        let a = parse_app_args(&args(&[&fix])).unwrap();
+        assert_eq!(a.open_relink.as_deref(), Some("a@b.c"));
+        assert!(!a.hidden);
+        let later = connector::notify::activation_uri("later", "a@b.c");
+        let a = parse_app_args(&args(&[&later])).unwrap();
+        assert_eq!(a.snooze.as_deref(), Some("a@b.c"));
+        assert!(a.hidden);
+        assert!(parse_app_args(&args(&["calendar-connector:other"])).is_none());
     }
 }

@@ -7,7 +7,11 @@ fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let code = match calendar_connector_app::parse_app_args(args.get(1..).unwrap_or(&[])) {
         Some(app_args) => calendar_connector_app::run(app_args),
-        None => calendar_connector_cli::main_with_args(args),
+        None => {
+            #[cfg(windows)]
+            calendar_connector_app::windows::attach_parent_console();
+            calendar_connector_cli::main_with_args(args)
+        }
     };
     std::process::exit(code);
 }

@@ -215,6 +215,11 @@ async fn failing_sync_deletes_nothing(
     );
     let st = env.status().await;
     assert!(!st["accounts"][0]["last_error"].is_null());
+    if expected_code == 4 {
+        // Fleet scripts read "unreachable or throttled" from status's exit code too.
+        let r = env.run_async(&["status"], None).await;
+        assert_eq!(r.code, 4, "{scenario:?}: status: {}", r.stderr);
+    }
     // Healthy again: the deletions are applied from a complete listing.
     sim.set_scenario(Scenario::Normal);
     let r = env.run_async(&["sync"], None).await;

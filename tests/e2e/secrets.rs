@@ -91,8 +91,8 @@ async fn canary_password_never_leaks_through_link_sync_rejection_relink_daemon_a
     sim.set_password(NEW); // Apple revokes the old one
     tokio::task::block_in_place(|| {
         step(s(&["sync"]), None, 3);
-        step(s(&["status", "--json"]), None, 0);
-        step(s(&["status"]), None, 0);
+        step(s(&["status", "--json"]), None, 3);
+        step(s(&["status"]), None, 3);
         step(
             s(&[
                 "relink",

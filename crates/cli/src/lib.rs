@@ -337,12 +337,16 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Status => {
             let c = open(&cli, cli.data_dir.clone())?;
             let st = c.status()?;
+            let policy = connector::policy::load_managed();
             if cli.json {
-                println!("{}", serde_json::to_string_pretty(&st)?);
+                let mut v = serde_json::to_value(&st)?;
+                v["policy"] = output::policy_json(&policy);
+                println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 print!("{}", output::status_text(&st));
+                print!("{}", output::policy_text(&policy));
             }
-            Ok(exit::OK)
+            Ok(status_exit_code(&st))
         }
         Command::Events { from, to, calendar } => {
             let c = open(&cli, cli.data_dir.clone())?;
@@ -388,6 +392,22 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(exit::OK)
         }
+    }
+}
+
+/// `status`'s exit code, so fleet scripts need not parse the output: 3 when an account needs a relink,
+/// else 4 when one is backing off (server unreachable or throttled), else 0.
+fn status_exit_code(st: &connector::config::StatusReport) -> i32 {
+    if st
+        .accounts
+        .iter()
+        .any(|a| a.icloud_app_specific_password_required)
+    {
+        exit::NEEDS_RELINK
+    } else if st.accounts.iter().any(|a| a.state == "backoff") {
+        exit::UNREACHABLE
+    } else {
+        exit::OK
     }
 }
 

@@ -127,6 +127,49 @@ pub fn status_text(st: &StatusReport) -> String {
     s
 }
 
+/// The managed policy for `status --json`: every documented key with its value and where it came
+/// from, the file and registry key that were read, and the error when either is invalid (the desktop
+/// app then refuses to start).
+pub fn policy_json(p: &connector::Result<connector::policy::Managed>) -> serde_json::Value {
+    use connector::policy;
+    let registry_key = if cfg!(windows) {
+        Some(format!(r"HKLM\{}", policy::REGISTRY_KEY))
+    } else {
+        None
+    };
+    match p {
+        Ok(m) => serde_json::json!({
+            "file": m.file.display().to_string(),
+            "registry_key": registry_key,
+            "error": null,
+            "keys": m.report(),
+        }),
+        Err(e) => serde_json::json!({
+            "file": policy::policy_path().display().to_string(),
+            "registry_key": registry_key,
+            "error": e.to_string(),
+            "keys": null,
+        }),
+    }
+}
+
+/// The managed policy in words (nothing when no policy is set).
+pub fn policy_text(p: &connector::Result<connector::policy::Managed>) -> String {
+    match p {
+        Err(e) => format!("Managed policy: not valid, so the desktop app will not start: {e}\n"),
+        Ok(m) if m.policy.is_empty() => String::new(),
+        Ok(m) => {
+            let mut s = String::from("Managed policy (set by your organisation):\n");
+            for (key, r) in m.report() {
+                if let (Some(v), Some(at)) = (r.value, r.location) {
+                    s.push_str(&format!("  {key} = {v}  (from {at})\n"));
+                }
+            }
+            s
+        }
+    }
+}
+
 fn fmt_time(t: &OccTime) -> String {
     match t {
         OccTime::Date(d) => d.to_string(),

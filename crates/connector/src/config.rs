@@ -11,7 +11,8 @@ pub const DATA_DIR_ENV: &str = "CALENDAR_CONNECTOR_DATA_DIR";
 
 /// The data dir: `--data-dir`, else `CALENDAR_CONNECTOR_DATA_DIR`, else the platform's data dir
 /// (`~/.local/share/calendar-connector` on Linux, `~/Library/Application Support/…` on macOS,
-/// `%APPDATA%\…` on Windows).
+/// `%LOCALAPPDATA%\Calendar Connector` on Windows: the cache is this machine's, so it must not roam
+/// with the profile). Logs go to its `logs` folder.
 pub fn data_dir(explicit: Option<PathBuf>) -> Option<PathBuf> {
     explicit
         .or_else(|| {
@@ -19,10 +20,23 @@ pub fn data_dir(explicit: Option<PathBuf>) -> Option<PathBuf> {
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
         })
+        .or_else(platform_data_dir)
+}
+
+#[cfg(windows)]
+fn platform_data_dir() -> Option<PathBuf> {
+    std::env::var_os("LOCALAPPDATA")
+        .filter(|v| !v.is_empty())
+        .map(|d| PathBuf::from(d).join("Calendar Connector"))
         .or_else(|| {
-            directories::ProjectDirs::from("com", "CalendarConnector", "calendar-connector")
-                .map(|d| d.data_dir().to_path_buf())
+            directories::BaseDirs::new().map(|d| d.data_local_dir().join("Calendar Connector"))
         })
+}
+
+#[cfg(not(windows))]
+fn platform_data_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("com", "CalendarConnector", "calendar-connector")
+        .map(|d| d.data_dir().to_path_buf())
 }
 
 /// `status --json`: the contract IT scripts rely on.

@@ -125,7 +125,7 @@ impl Connector {
                                 },
                             )?;
                         }
-                        Err(e) => tracing::warn!(account = %a.apple_id, "{e}"),
+                        Err(e) => warn_notification_failed(&a.apple_id, &e),
                     }
                 }
                 Decision::Resolve { close, confirm } => {
@@ -143,7 +143,7 @@ impl Connector {
                     .await
                     .map_err(|e| Error::Io(e.to_string()))?;
                     if let Err(e) = r {
-                        tracing::warn!(account = %a.apple_id, "{e}");
+                        warn_notification_failed(&a.apple_id, &e);
                     }
                     lock(&self.cache).set_notify_record(a.id, &NotifyRecord::default())?;
                 }
@@ -232,5 +232,17 @@ impl Connector {
                 return Ok(());
             }
         }
+    }
+}
+
+/// Logs a failure to show or withdraw a notification, once per distinct message: a desktop that cannot
+/// show notifications at all (no notification daemon; a Windows toast without the app's Start-menu
+/// shortcut; Wine) costs one log line, not one per sync.
+fn warn_notification_failed(account: &str, e: &str) {
+    static LAST: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+    if last.as_deref() != Some(e) {
+        tracing::warn!(account, "{e}");
+        *last = Some(e.to_owned());
     }
 }

@@ -261,10 +261,10 @@ impl Notifier for DesktopNotifier {
     }
 }
 
-#[cfg(any(target_os = "macos", windows))]
+#[cfg(target_os = "macos")]
 impl Notifier for DesktopNotifier {
-    // macOS and Windows: notify-rust shows the notification; ids are local and actions are delivered by
-    // the platform to the app (the desktop shell wires the click to its relink window).
+    // macOS: notify-rust shows the notification through Notification Center; ids are local and actions
+    // are delivered by the platform to the app (the desktop shell wires the click to its relink window).
     fn show(&self, _account: &str, spec: &NotificationSpec) -> Result<u32, String> {
         let mut n = notify_rust::Notification::new();
         n.appname(APP_NAME).summary(&spec.summary).body(&spec.body);
@@ -277,6 +277,133 @@ impl Notifier for DesktopNotifier {
     fn close(&self, _id: u32) -> Result<(), String> {
         Ok(())
     }
+}
+
+#[cfg(windows)]
+mod toast;
+
+#[cfg(windows)]
+impl Notifier for DesktopNotifier {
+    // Windows: a toast whose body and buttons activate `calendar-connector:` URIs, which the installer
+    // registers for the desktop app. Windows starts the app with the URI (or the running instance
+    // receives it through single-instance), so a click works whether or not the app is running; the
+    // in-process handler is not needed.
+    fn show(&self, account: &str, spec: &NotificationSpec) -> Result<u32, String> {
+        let _ = &self.handler;
+        let id = spec.replaces.unwrap_or_else(|| toast_id(account));
+        toast::show(&toast_xml(account, spec), id)?;
+        Ok(id)
+    }
+
+    fn close(&self, id: u32) -> Result<(), String> {
+        toast::withdraw(id)
+    }
+}
+
+/// The Windows AppUserModelID: the installer's Start-menu shortcut carries it, and toasts are shown
+/// under it (Windows shows no toast for an id without such a shortcut).
+pub const APP_USER_MODEL_ID: &str = "com.calendarconnector.desktop";
+
+/// URI scheme of notification clicks on Windows (registered by the MSI for the desktop app).
+pub const URI_SCHEME: &str = "calendar-connector";
+
+/// A stable id per account, so a new toast for the same account replaces the old one.
+pub fn toast_id(account: &str) -> u32 {
+    // FNV-1a: stable across runs and builds (std's hasher is not).
+    let mut h: u32 = 0x811c_9dc5;
+    for b in account.as_bytes() {
+        h ^= u32::from(*b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h.max(1)
+}
+
+/// `calendar-connector:notification?action=KEY&account=ID`: what a click on a toast opens.
+pub fn activation_uri(key: &str, account: &str) -> String {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    format!(
+        "{URI_SCHEME}:notification?action={}&account={}",
+        utf8_percent_encode(key, NON_ALPHANUMERIC),
+        utf8_percent_encode(account, NON_ALPHANUMERIC)
+    )
+}
+
+/// The action and account of an [`activation_uri`], or `None` for anything else.
+pub fn parse_activation_uri(uri: &str) -> Option<(UserAction, String)> {
+    let rest = uri
+        .strip_prefix(URI_SCHEME)?
+        .strip_prefix(':')?
+        .trim_start_matches('/')
+        .strip_prefix("notification?")?;
+    let (mut action, mut account) = (None, None);
+    for pair in rest.trim_end_matches('/').split('&') {
+        let (k, v) = pair.split_once('=')?;
+        let v = percent_encoding::percent_decode_str(v)
+            .decode_utf8()
+            .ok()?
+            .into_owned();
+        match k {
+            "action" => action = Some(v),
+            "account" => account = Some(v),
+            _ => {}
+        }
+    }
+    let account =
+        account.filter(|a| !a.is_empty() && a.len() <= 320 && !a.contains(char::is_control))?;
+    Some((UserAction::from_key(&action?), account))
+}
+
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // XML 1.0 cannot carry most control characters; a toast has no use for them.
+            c if c.is_control() && c != '\n' && c != '\t' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The toast XML (Windows' ToastGeneric schema) of a notification: the body click is the `default`
+/// action, and every action — "Fix now" included — is also a button, each opening its
+/// [`activation_uri`].
+pub fn toast_xml(account: &str, spec: &NotificationSpec) -> String {
+    let launch = spec
+        .actions
+        .iter()
+        .find(|(k, _)| *k == "default")
+        .map(|(k, _)| activation_uri(k, account));
+    let mut xml = String::from("<toast");
+    if let Some(l) = &launch {
+        xml.push_str(&format!(
+            " activationType=\"protocol\" launch=\"{}\"",
+            xml_escape(l)
+        ));
+    }
+    xml.push_str(&format!(
+        "><visual><binding template=\"ToastGeneric\"><text>{}</text><text>{}</text></binding></visual>",
+        xml_escape(&spec.summary),
+        xml_escape(&spec.body)
+    ));
+    if !spec.actions.is_empty() {
+        xml.push_str("<actions>");
+        for (key, label) in &spec.actions {
+            xml.push_str(&format!(
+                "<action content=\"{}\" activationType=\"protocol\" arguments=\"{}\"/>",
+                xml_escape(label),
+                xml_escape(&activation_uri(key, account))
+            ));
+        }
+        xml.push_str("</actions>");
+    }
+    xml.push_str("</toast>");
+    xml
 }
 
 #[cfg(test)]
@@ -310,6 +437,68 @@ mod tests {
             Decision::Show { spec, .. } => assert_eq!(spec.replaces, Some(7)),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn toast_buttons_and_body_open_activation_uris_that_parse_back() {
+        let h = Health::NeedsRelink(RelinkReason::PasswordRevoked);
+        let who = "jane+work@example.com";
+        let Decision::Show { spec, .. } = decide(&NotifyRecord::default(), &h, who, NOW) else {
+            panic!()
+        };
+        let xml = toast_xml(who, &spec);
+        let fix = activation_uri("default", who);
+        assert_eq!(
+            fix,
+            "calendar-connector:notification?action=default&account=jane%2Bwork%40example%2Ecom"
+        );
+        let fix_attr = fix.replace('&', "&amp;");
+        assert!(xml.starts_with(&format!(
+            "<toast activationType=\"protocol\" launch=\"{fix_attr}\">"
+        )));
+        assert!(xml.contains(&format!(
+            "<action content=\"Fix now\" activationType=\"protocol\" arguments=\"{fix_attr}\"/>"
+        )));
+        assert!(xml.contains("<action content=\"Later\" activationType=\"protocol\" arguments=\"calendar-connector:notification?action=later&amp;account="));
+        assert_eq!(
+            parse_activation_uri(&fix),
+            Some((UserAction::FixNow, who.to_owned()))
+        );
+        assert_eq!(
+            parse_activation_uri(&activation_uri("later", who)),
+            Some((UserAction::Later, who.to_owned()))
+        );
+        assert_eq!(
+            parse_activation_uri("calendar-connector:notification?action=later"),
+            None
+        );
+        assert_eq!(
+            parse_activation_uri("https://example.com/?action=later&account=a"),
+            None
+        );
+        assert_eq!(
+            parse_activation_uri("calendar-connector:notification?action=later&account=%0a"),
+            None
+        );
+    }
+
+    #[test]
+    fn toast_text_is_escaped_and_ids_are_stable() {
+        let spec = NotificationSpec {
+            summary: "a <b> & \"c\"".into(),
+            body: "x\u{7}y".into(),
+            actions: vec![],
+            replaces: None,
+        };
+        let xml = toast_xml("a", &spec);
+        assert!(
+            xml.contains("<text>a &lt;b&gt; &amp; &quot;c&quot;</text><text>x y</text>"),
+            "{xml}"
+        );
+        assert!(!xml.contains("<actions>"));
+        assert!(!xml.contains("launch="));
+        assert_eq!(toast_id("a@b.c"), toast_id("a@b.c"));
+        assert_ne!(toast_id("a@b.c"), toast_id("a@b.d"));
     }
 
     #[test]

@@ -1,12 +1,16 @@
-//! The managed policy file IT pre-sets on a fleet: one TOML file per machine, read at start; every key
-//! it sets wins over the person's own settings, and the UI shows those settings as locked.
+//! The managed policy IT pre-sets on a fleet: one TOML file per machine and, on Windows, Group Policy
+//! values in the registry; read at start. Every key it sets wins over the person's own settings, and the
+//! UI shows those settings as locked.
 //!
-//! Where it lives: Linux `/etc/calendar-connector/policy.toml`, macOS
+//! Where the file lives: Linux `/etc/calendar-connector/policy.toml`, macOS
 //! `/Library/Application Support/Calendar Connector/policy.toml`, Windows
 //! `%ProgramData%\Calendar Connector\policy.toml`; `CALENDAR_CONNECTOR_POLICY` overrides the path (tests,
-//! staged roll-outs). A missing file is "no policy"; a malformed one is an error that names the file and
-//! the line, never silently ignored, so a typo cannot quietly unlock a setting. See docs/it-deployment.md.
+//! staged roll-outs). On Windows a value under `HKLM\SOFTWARE\Policies\Calendar Connector` (what the
+//! ADMX templates in packaging/windows/policy/ write) wins over the same key in the file. A missing
+//! file or key is "no policy"; a malformed one is an error that names where it came from and what is
+//! wrong, never silently ignored, so a typo cannot quietly unlock a setting. See docs/it-deployment.md.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -37,33 +41,124 @@ pub struct Policy {
     pub apple_id_hint: Option<String>,
 }
 
+/// The documented policy keys, in the order docs/it-deployment.md lists them. The ADMX templates, the
+/// registry reader and the status report use exactly these names.
+pub const KEYS: [&str; 5] = [
+    "server_url",
+    "sync_interval_minutes",
+    "allow_demo",
+    "notifications",
+    "apple_id_hint",
+];
+
+/// The registry key Group Policy writes (under HKEY_LOCAL_MACHINE).
+pub const REGISTRY_KEY: &str = r"SOFTWARE\Policies\Calendar Connector";
+
+/// A policy value as the Windows registry holds it (platform-neutral, so the conversion is tested on
+/// every OS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryValue {
+    /// REG_DWORD: numbers, and booleans as 0 or 1.
+    Dword(u32),
+    /// REG_SZ or REG_EXPAND_SZ: text.
+    Text(String),
+    /// Any other type (named, for the error).
+    Other(String),
+}
+
 impl Policy {
     /// Parses policy TOML; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &Path) -> Result<Policy> {
+        let origin = format!("the policy file {}", origin.display());
         let p: Policy = toml::from_str(text).map_err(|e| {
-            Error::Usage(format!(
-                "the policy file {} is not valid: {}",
-                origin.display(),
-                e.to_string().trim()
-            ))
+            Error::Usage(format!("{origin} is not valid: {}", e.to_string().trim()))
         })?;
-        if let Some(m) = p.sync_interval_minutes {
+        p.validate(&origin)
+    }
+
+    /// Checks the values' ranges; `origin` ("the policy file …") starts each error.
+    fn validate(self, origin: &str) -> Result<Policy> {
+        if let Some(m) = self.sync_interval_minutes {
             if !(1..=1440).contains(&m) {
                 return Err(Error::Usage(format!(
-                    "the policy file {} sets sync_interval_minutes = {m}; it must be 1 to 1440",
-                    origin.display()
+                    "{origin} sets sync_interval_minutes = {m}; it must be 1 to 1440"
                 )));
             }
         }
-        if let Some(u) = &p.server_url {
-            crate::connector::parse_server_url(u).map_err(|e| {
-                Error::Usage(format!(
-                    "the policy file {} sets an unusable server_url: {e}",
-                    origin.display()
-                ))
-            })?;
+        if let Some(u) = &self.server_url {
+            crate::connector::parse_server_url(u)
+                .map_err(|e| Error::Usage(format!("{origin} sets an unusable server_url: {e}")))?;
         }
-        Ok(p)
+        Ok(self)
+    }
+
+    /// The policy of the values under a registry key (`location` names it in errors). Names match
+    /// [`KEYS`] case-insensitively, as registry names do; an unknown name, a wrong type or a value out
+    /// of range is refused exactly as in the file.
+    pub fn from_registry_values(
+        values: impl IntoIterator<Item = (String, RegistryValue)>,
+        location: &str,
+    ) -> Result<Policy> {
+        let origin = format!("the Group Policy key {location}");
+        let mut p = Policy::default();
+        for (name, value) in values {
+            let key = name.to_ascii_lowercase();
+            let wrong = |want: &str| {
+                Error::Usage(format!(
+                    "{origin} has {name} = {}; it must be {want}",
+                    describe_registry_value(&value)
+                ))
+            };
+            match (key.as_str(), &value) {
+                ("server_url", RegistryValue::Text(t)) => p.server_url = Some(t.clone()),
+                ("apple_id_hint", RegistryValue::Text(t)) => p.apple_id_hint = Some(t.clone()),
+                ("server_url" | "apple_id_hint", _) => return Err(wrong("text (REG_SZ)")),
+                ("sync_interval_minutes", RegistryValue::Dword(n)) => {
+                    p.sync_interval_minutes = Some(u64::from(*n))
+                }
+                ("sync_interval_minutes", _) => {
+                    return Err(wrong("a number of minutes, 1 to 1440 (REG_DWORD)"))
+                }
+                ("allow_demo" | "notifications", RegistryValue::Dword(n @ (0 | 1))) => {
+                    let b = Some(*n == 1);
+                    if key == "allow_demo" {
+                        p.allow_demo = b;
+                    } else {
+                        p.notifications = b;
+                    }
+                }
+                ("allow_demo" | "notifications", _) => {
+                    return Err(wrong("0 (off) or 1 (on) as a REG_DWORD"))
+                }
+                // The key's unnamed default value, which regedit creates: not a policy.
+                ("", _) => {}
+                _ => {
+                    return Err(Error::Usage(format!(
+                    "{origin} has a value named {name}, which is not a Calendar Connector policy; \
+                         the policies are {}",
+                    KEYS.join(", ")
+                )))
+                }
+            }
+        }
+        p.validate(&origin)
+    }
+
+    /// The value of `key` (one of [`KEYS`]) as JSON, or `None` when unset.
+    pub fn value_of(&self, key: &str) -> Option<serde_json::Value> {
+        let v = serde_json::to_value(self).ok()?;
+        v.get(key).cloned()
+    }
+
+    /// `self` with every key `over` sets replaced by its value.
+    fn overlaid_with(self, over: &Policy) -> Policy {
+        Policy {
+            server_url: over.server_url.clone().or(self.server_url),
+            sync_interval_minutes: over.sync_interval_minutes.or(self.sync_interval_minutes),
+            allow_demo: over.allow_demo.or(self.allow_demo),
+            notifications: over.notifications.or(self.notifications),
+            apple_id_hint: over.apple_id_hint.clone().or(self.apple_id_hint),
+        }
     }
 
     /// Reads the file at `path`; a missing file is the empty policy.
@@ -84,6 +179,144 @@ impl Policy {
     pub fn is_empty(&self) -> bool {
         *self == Policy::default()
     }
+}
+
+fn describe_registry_value(v: &RegistryValue) -> String {
+    match v {
+        RegistryValue::Dword(n) => format!("{n} (REG_DWORD)"),
+        RegistryValue::Text(t) => format!("{t:?} (REG_SZ)"),
+        RegistryValue::Other(ty) => format!("a {ty} value"),
+    }
+}
+
+/// Where one policy value came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The policy file.
+    File,
+    /// Group Policy (the Windows registry).
+    Registry,
+}
+
+/// One key of the policy in force, for `status --json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyReport {
+    /// The value, or null when nothing sets it (the person's own setting applies).
+    pub value: Option<serde_json::Value>,
+    /// Where it came from, or null when unset.
+    pub source: Option<Source>,
+    /// The file path or registry value that set it, or null.
+    pub location: Option<String>,
+}
+
+/// The managed policy in force: the file, overlaid with Group Policy, and where each key came from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Managed {
+    /// The merged policy.
+    pub policy: Policy,
+    /// The file that was read (whether or not it exists).
+    pub file: PathBuf,
+    /// The policy the file sets.
+    pub from_file: Policy,
+    /// The policy Group Policy sets (empty off Windows).
+    pub from_registry: Policy,
+}
+
+impl Managed {
+    /// Merges the two layers: the registry wins key by key.
+    pub fn merge(file: PathBuf, from_file: Policy, from_registry: Policy) -> Managed {
+        Managed {
+            policy: from_file.clone().overlaid_with(&from_registry),
+            file,
+            from_file,
+            from_registry,
+        }
+    }
+
+    /// Every documented key with its value and source.
+    pub fn report(&self) -> BTreeMap<&'static str, KeyReport> {
+        KEYS.iter()
+            .map(|&k| {
+                let r = if let Some(v) = self.from_registry.value_of(k) {
+                    KeyReport {
+                        value: Some(v),
+                        source: Some(Source::Registry),
+                        location: Some(format!(r"HKLM\{REGISTRY_KEY}\{k}")),
+                    }
+                } else if let Some(v) = self.from_file.value_of(k) {
+                    KeyReport {
+                        value: Some(v),
+                        source: Some(Source::File),
+                        location: Some(self.file.display().to_string()),
+                    }
+                } else {
+                    KeyReport {
+                        value: None,
+                        source: None,
+                        location: None,
+                    }
+                };
+                (k, r)
+            })
+            .collect()
+    }
+}
+
+/// Reads this machine's policy: the file ([`policy_path`]) and, on Windows, Group Policy's registry
+/// values, which win. Either layer being invalid is an error.
+pub fn load_managed() -> Result<Managed> {
+    let file = policy_path();
+    let from_file = Policy::load_from(&file)?;
+    let from_registry = read_registry()?;
+    Ok(Managed::merge(file, from_file, from_registry))
+}
+
+#[cfg(windows)]
+fn read_registry() -> Result<Policy> {
+    use windows_registry::{Type, LOCAL_MACHINE};
+    let location = format!(r"HKLM\{REGISTRY_KEY}");
+    let key = match LOCAL_MACHINE.options().read().open(REGISTRY_KEY) {
+        Ok(k) => k,
+        // ERROR_FILE_NOT_FOUND as an HRESULT: no Group Policy for this app.
+        Err(e) if e.code().0 as u32 == 0x8007_0002 => return Ok(Policy::default()),
+        Err(e) => {
+            return Err(Error::Io(format!(
+                "could not read the Group Policy key {location}: {}",
+                e.message()
+            )))
+        }
+    };
+    let values = key.values().map_err(|e| {
+        Error::Io(format!(
+            "could not list the Group Policy key {location}: {}",
+            e.message()
+        ))
+    })?;
+    let mut out = Vec::new();
+    for (name, value) in values {
+        let v = match value.ty() {
+            Type::U32 => match u32::try_from(value) {
+                Ok(n) => RegistryValue::Dword(n),
+                Err(_) => RegistryValue::Other("malformed REG_DWORD".into()),
+            },
+            Type::String | Type::ExpandString => match String::try_from(value) {
+                Ok(t) => RegistryValue::Text(t),
+                Err(_) => RegistryValue::Other("malformed REG_SZ".into()),
+            },
+            Type::U64 => RegistryValue::Other("REG_QWORD".into()),
+            Type::MultiString => RegistryValue::Other("REG_MULTI_SZ".into()),
+            Type::Bytes => RegistryValue::Other("REG_BINARY".into()),
+            Type::Other(t) => RegistryValue::Other(format!("registry type {t}")),
+        };
+        out.push((name, v));
+    }
+    Policy::from_registry_values(out, &location)
+}
+
+#[cfg(not(windows))]
+fn read_registry() -> Result<Policy> {
+    Ok(Policy::default())
 }
 
 /// The policy file of this machine: `CALENDAR_CONNECTOR_POLICY`, else the per-OS system-wide path.
@@ -138,6 +371,110 @@ mod tests {
         assert!(e.to_string().contains("/etc/p.toml"), "{e}");
         assert!(Policy::parse("sync_interval_minutes = 0\n", Path::new("p")).is_err());
         assert!(Policy::parse("server_url = \"caldav\"\n", Path::new("p")).is_err());
+    }
+
+    fn reg(v: &[(&str, RegistryValue)]) -> Vec<(String, RegistryValue)> {
+        v.iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn registry_values_map_to_the_same_keys_and_checks_as_the_file() {
+        let p = Policy::from_registry_values(
+            reg(&[
+                (
+                    "server_url",
+                    RegistryValue::Text("https://caldav.example.com/".into()),
+                ),
+                ("Sync_Interval_Minutes", RegistryValue::Dword(30)),
+                ("allow_demo", RegistryValue::Dword(0)),
+                ("notifications", RegistryValue::Dword(1)),
+                ("apple_id_hint", RegistryValue::Text("a@example.com".into())),
+                ("", RegistryValue::Text(String::new())),
+            ]),
+            r"HKLM\X",
+        )
+        .unwrap();
+        assert_eq!(p.sync_interval_minutes, Some(30));
+        assert_eq!(p.allow_demo, Some(false));
+        assert_eq!(p.notifications, Some(true));
+        assert_eq!(p.server_url.as_deref(), Some("https://caldav.example.com/"));
+        for (bad, says) in [
+            (
+                ("sync_interval_minutes", RegistryValue::Dword(0)),
+                "1 to 1440",
+            ),
+            (
+                ("sync_interval_minutes", RegistryValue::Text("30".into())),
+                "REG_DWORD",
+            ),
+            (("allow_demo", RegistryValue::Dword(2)), "0 (off) or 1 (on)"),
+            (("server_url", RegistryValue::Dword(1)), "REG_SZ"),
+            (
+                ("server_url", RegistryValue::Text("caldav".into())),
+                "server_url",
+            ),
+            (
+                ("sync_intervall_minutes", RegistryValue::Dword(5)),
+                "not a Calendar Connector policy",
+            ),
+            (
+                ("notifications", RegistryValue::Other("REG_QWORD".into())),
+                "REG_QWORD",
+            ),
+        ] {
+            let e = Policy::from_registry_values(reg(&[bad]), r"HKLM\X").unwrap_err();
+            let msg = e.to_string();
+            assert!(msg.contains(r"Group Policy key HKLM\X"), "{msg}");
+            assert!(msg.contains(says), "{msg}");
+        }
+    }
+
+    #[test]
+    fn the_registry_wins_key_by_key_and_the_report_names_each_source() {
+        let file = Policy::parse(
+            "sync_interval_minutes = 60\nallow_demo = true\n",
+            Path::new("/etc/p.toml"),
+        )
+        .unwrap();
+        let registry = Policy {
+            sync_interval_minutes: Some(30),
+            ..Policy::default()
+        };
+        let m = Managed::merge(PathBuf::from("/etc/p.toml"), file, registry);
+        assert_eq!(m.policy.sync_interval_minutes, Some(30));
+        assert_eq!(m.policy.allow_demo, Some(true));
+        let r = m.report();
+        assert_eq!(r.len(), KEYS.len());
+        let i = &r["sync_interval_minutes"];
+        assert_eq!(i.value, Some(serde_json::json!(30)));
+        assert_eq!(i.source, Some(Source::Registry));
+        assert_eq!(
+            i.location.as_deref(),
+            Some(r"HKLM\SOFTWARE\Policies\Calendar Connector\sync_interval_minutes")
+        );
+        assert_eq!(r["allow_demo"].source, Some(Source::File));
+        assert_eq!(r["allow_demo"].location.as_deref(), Some("/etc/p.toml"));
+        assert_eq!(r["server_url"].value, None);
+        assert_eq!(r["server_url"].source, None);
+    }
+
+    #[test]
+    fn the_documented_keys_are_the_policy_fields() {
+        let all = Policy {
+            server_url: Some("https://x.example/".into()),
+            sync_interval_minutes: Some(1),
+            allow_demo: Some(true),
+            notifications: Some(true),
+            apple_id_hint: Some("a".into()),
+        };
+        let v = serde_json::to_value(&all).unwrap();
+        let mut fields: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        fields.sort_unstable();
+        let mut keys = KEYS.to_vec();
+        keys.sort_unstable();
+        assert_eq!(fields, keys);
     }
 
     #[test]
