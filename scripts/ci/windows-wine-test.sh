@@ -6,7 +6,7 @@
 #   → the server starts rejecting the password → exit 3, then 0 requests on later syncs, and one log line
 #   (not one per sync) for the toast Wine cannot show → relink → synced, nothing refetched → Group Policy
 #   registry values in status --json, with their source, winning over the policy file; a bad one refused
-#   → the desktop exe's subcommand mode → upgrade to a higher version with AUTOSTART=1 → uninstall
+#   → the desktop exe's subcommand mode → the desktop app without WebView2 says so → upgrade to a higher version with AUTOSTART=1 → uninstall
 #   leaves no files.
 # The server is the iCloud simulator (a Linux process on loopback; Wine's sockets are the host's).
 #   scripts/ci/windows-wine-test.sh [PROFILE]     (default wine-test)
@@ -223,6 +223,15 @@ set -e
 [ "$rc" = 0 ] || fail "calendar-connector.exe status --json exited $rc: $(cat "$work/status6.err")"
 python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["accounts"]; assert a[0]["apple_id"]=="wine@example.com", a' "$work/status6.json"
 ok "calendar-connector.exe --json status: the same account, exit 0"
+
+step "the desktop app where the WebView2 runtime is missing (Wine has none)"
+set +e
+CALENDAR_CONNECTOR_DATA_DIR='C:\cc-webview2' wine "$app" --hidden >"$work/app-wv.out" 2>&1; rc=$?
+set -e
+[ "$rc" = 1 ] || fail "the desktop app without WebView2 exited $rc: $(cat "$work/app-wv.out")"
+grep -q 'the WebView2 runtime is missing' "$drive_c/cc-webview2/logs/desktop.log" ||
+  fail "no log line about WebView2: $(cat "$drive_c/cc-webview2/logs/desktop.log" 2>&1)"
+ok "exit 1, a message box in plain words, and in logs\\desktop.log: $(cut -c29-100 "$drive_c/cc-webview2/logs/desktop.log" | head -n1)…"
 
 step "upgrade: msiexec /i $(basename "$msi2") /qn AUTOSTART=1"
 wine msiexec /i "Z:$work/$(basename "$msi2")" /qn AUTOSTART=1 /l*v "Z:$work/install2.log"
