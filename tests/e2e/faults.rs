@@ -801,3 +801,121 @@ async fn a_1_gib_sync_collection_answer_is_reported_and_does_not_demote_the_cale
     assert_eq!(after_fault, before, "nothing applied from a refused answer");
     t.assert_converged().await;
 }
+
+/// An event whose stored bytes are not UTF-8, served verbatim inside the multiget XML (as iCloud
+/// serves stored bytes), and an event the server lists and then delivers empty.
+fn event_with_bytes(uid: &str, summary: &[u8]) -> Vec<u8> {
+    let mut v = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//faults//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20250601T120000Z\r\nDTSTART:20250602T090000Z\r\nDTEND:20250602T100000Z\r\nSUMMARY:"
+    )
+    .into_bytes();
+    v.extend_from_slice(summary);
+    v.extend_from_slice(b"\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+    v
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invalid_utf8_byte_costs_one_get_and_an_empty_object_is_quarantined_once() {
+    if !e2e::keychain_or_skip() {
+        return;
+    }
+    let t = Case::new(40, 25, 0.0).await;
+    let exact = event_with_bytes("latin1@example.com", b"Caf\xE9 with the team");
+    let bad = t.sim.put_object("home", "latin1-event.ics", exact.clone());
+    let empty = t.sim.put_object("home", "empty-event.ics", Vec::new());
+    let blank = t
+        .sim
+        .put_object("work", "blank-event.ics", b" \r\n\t".to_vec());
+    t.sim.reset_stats();
+    let r = t.sync().await;
+    assert_eq!(
+        r.code,
+        0,
+        "one bad byte never stops a calendar:\n{}",
+        show(&r)
+    );
+    let first_log = r.stderr.clone();
+    // The object with the bad byte was fetched alone with GET, parsed, and kept byte for byte.
+    assert_eq!(t.sim.stats().get, 1, "{:?}", t.sim.stats());
+    let c = t.counts().await;
+    assert_eq!(
+        c["Home"], 41,
+        "every other object and the one with the bad byte"
+    );
+    assert_eq!(c["Work"], 25);
+    let out = t.env.data().join("export");
+    let r = t
+        .env
+        .run_async(
+            &["export", "--format", "vdir", "--out", out.to_str().unwrap()],
+            None,
+        )
+        .await;
+    assert_eq!(r.code, 0, "{}", show(&r));
+    let exported: Vec<Vec<u8>> = walk(&out)
+        .into_iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    assert!(exported.contains(&exact), "the exact bytes are exported");
+    let a = t.account().await;
+    let q = a["quarantined"].as_array().unwrap();
+    let hrefs: Vec<String> = q
+        .iter()
+        .map(|e| e2e::percent_decode(e["href"].as_str().unwrap()))
+        .collect();
+    assert_eq!(hrefs.len(), 2, "{a:#}");
+    assert!(
+        hrefs.contains(&empty) && hrefs.contains(&blank),
+        "{hrefs:?}"
+    );
+    assert!(!hrefs.contains(&bad));
+    for e in q {
+        let err = e["error"].as_str().unwrap();
+        assert!(err.contains("delivered it empty"), "{err}");
+    }
+    let logged = "quarantined an event that cannot be understood";
+    assert_eq!(
+        first_log.matches(logged).count(),
+        2,
+        "each empty object is logged once:\n{first_log}"
+    );
+    // Unchanged: never asked for again, nothing logged again.
+    t.sim.add_events("home", 1);
+    t.sim.reset_stats();
+    let r = t.sync().await;
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert_eq!(
+        t.sim.stats().multiget_hrefs,
+        1,
+        "only the new event is fetched"
+    );
+    assert_eq!(t.sim.stats().get, 0);
+    assert_eq!(r.stderr.matches(logged).count(), 0, "{}", r.stderr);
+    // Changed on the server: fetched again, and now it is an event.
+    t.sim.put_object(
+        "home",
+        "empty-event.ics",
+        event_with_bytes("filled@example.com", b"Filled"),
+    );
+    t.sim.reset_stats();
+    assert_eq!(t.sync().await.code, 0);
+    assert_eq!(t.sim.stats().multiget_hrefs, 1);
+    assert_eq!(
+        t.account().await["quarantined"].as_array().unwrap().len(),
+        1
+    );
+    t.assert_converged().await;
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -121,10 +121,15 @@ pub(crate) mod testutil {
     use crate::{RawResponse, Url};
 
     pub(crate) fn raw(status: u16, body: &str, url: &str) -> RawResponse {
+        raw_bytes(status, body.as_bytes(), url)
+    }
+
+    /// Like [`raw`], for bodies that are not UTF-8.
+    pub(crate) fn raw_bytes(status: u16, body: &[u8], url: &str) -> RawResponse {
         RawResponse {
             status,
             headers: http::HeaderMap::new(),
-            body: bytes::Bytes::copy_from_slice(body.as_bytes()),
+            body: bytes::Bytes::copy_from_slice(body),
             url: Url::parse(url).unwrap(),
         }
     }

@@ -27,8 +27,12 @@ pub struct MultigetItem {
     pub status: u16,
     /// The etag as sent (surrounding whitespace trimmed).
     pub etag: Option<String>,
-    /// The calendar data, exactly as sent (CDATA and entities decoded).
+    /// The calendar data, exactly as sent (CDATA and entities decoded); `Some` and empty when the
+    /// server sent an empty or blank `calendar-data` with a 2xx status (it answered, with nothing).
     pub data: Option<Vec<u8>>,
+    /// The calendar data was not valid UTF-8 and `data` holds a lossy decoding (U+FFFD for each bad
+    /// sequence): fetch the item alone (GET) for its exact bytes.
+    pub invalid_utf8: bool,
 }
 
 impl CalendarMultiget {
@@ -71,15 +75,20 @@ impl CalendarMultiget {
                 .prop(DAV, "getetag")
                 .and_then(|e| e.trimmed_text())
                 .map(str::to_owned);
-            let data = r
-                .take_prop(CALDAV, "calendar-data")
-                .filter(|e| !e.text.trim().is_empty())
-                .map(|e| e.text.into_bytes());
+            let invalid_utf8 = r.invalid_utf8.iter().any(|n| n == "calendar-data");
+            let data = r.take_prop(CALDAV, "calendar-data").map(|e| {
+                if e.text.trim().is_empty() {
+                    Vec::new()
+                } else {
+                    e.text.into_bytes()
+                }
+            });
             items.push(MultigetItem {
                 url: r.url,
                 status,
                 etag,
                 data,
+                invalid_utf8,
             });
         }
         Ok(items)
@@ -108,6 +117,51 @@ impl CalendarMultiget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bad_byte_in_one_objects_data_costs_that_object_only() {
+        let coll = "https://p62-caldav.icloud.com/1/calendars/home/";
+        let mut body = b"<?xml version=\"1.0\"?><d:multistatus xmlns:d=\"DAV:\" xmlns:c=\"urn:ietf:params:xml:ns:caldav\">".to_vec();
+        for (name, data) in [
+            (
+                "bad",
+                &b"BEGIN:VCALENDAR\r\nSUMMARY:caf\xE9\r\nEND:VCALENDAR"[..],
+            ),
+            (
+                "good",
+                &b"BEGIN:VCALENDAR\r\nSUMMARY:ok\r\nEND:VCALENDAR"[..],
+            ),
+            ("empty", &b"  \r\n"[..]),
+        ] {
+            body.extend_from_slice(format!("<d:response><d:href>/1/calendars/home/{name}.ics</d:href><d:propstat><d:prop><d:getetag>\"{name}\"</d:getetag><c:calendar-data><![CDATA[").as_bytes());
+            body.extend_from_slice(data);
+            body.extend_from_slice(b"]]></c:calendar-data></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>");
+        }
+        body.extend_from_slice(b"</d:multistatus>");
+        let req = CalendarMultiget {
+            url: Url::parse(coll).unwrap(),
+            hrefs: ["bad", "good", "empty"]
+                .iter()
+                .map(|n| Url::parse(&format!("{coll}{n}.ics")).unwrap())
+                .collect(),
+        };
+        let items = req
+            .parse(&crate::testutil::raw_bytes(207, &body, coll))
+            .unwrap();
+        assert_eq!(items.len(), 3);
+        assert!(items[0].invalid_utf8);
+        assert!(String::from_utf8(items[0].data.clone().unwrap())
+            .unwrap()
+            .contains("caf\u{FFFD}"));
+        assert!(!items[1].invalid_utf8);
+        assert_eq!(
+            items[1].data.as_deref(),
+            Some(&b"BEGIN:VCALENDAR\r\nSUMMARY:ok\r\nEND:VCALENDAR"[..])
+        );
+        // Delivered, but empty: answered (not "missing"), with no bytes.
+        assert_eq!(items[2].data.as_deref(), Some(&b""[..]));
+        assert!(req.missing(&items).is_empty());
+    }
     use crate::testutil::{raw, tree};
 
     const COLL: &str = "https://p62-caldav.icloud.com/17149682/calendars/work/";

@@ -78,7 +78,12 @@ impl ListEtags {
                 .prop(DAV, "getetag")
                 .and_then(|e| e.trimmed_text())
                 .map(str::to_owned);
-            items.push(ItemRef { url: r.url, etag });
+            let invalid_utf8 = r.invalid_utf8.iter().any(|n| n == "href");
+            items.push(ItemRef {
+                url: r.url,
+                etag,
+                invalid_utf8,
+            });
         }
         Ok(items)
     }

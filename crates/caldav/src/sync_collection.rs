@@ -13,6 +13,10 @@ pub struct ItemRef {
     pub url: Url,
     /// The etag exactly as the server sent it (only surrounding whitespace trimmed).
     pub etag: Option<String>,
+    /// The href was not valid UTF-8 and was decoded lossily: the URL names no member the server
+    /// would find, so the item cannot be fetched; callers report it instead. (An etag with a bad
+    /// byte decodes to the same text every time, so it still tells versions apart.)
+    pub invalid_utf8: bool,
 }
 
 /// The sync-collection REPORT asking for etags.
@@ -84,7 +88,12 @@ impl SyncCollection {
                 .prop(DAV, "getetag")
                 .and_then(|e| e.trimmed_text())
                 .map(str::to_owned);
-            out.changed.push(ItemRef { url: r.url, etag });
+            let invalid_utf8 = r.invalid_utf8.iter().any(|n| n == "href");
+            out.changed.push(ItemRef {
+                url: r.url,
+                etag,
+                invalid_utf8,
+            });
         })?;
         out.token = ms.sync_token;
         Ok(out)
@@ -99,6 +108,23 @@ fn trim_slash(p: &str) -> &str {
 mod tests {
     use super::*;
     use crate::testutil::{raw, tree};
+
+    #[test]
+    fn a_bad_byte_in_one_href_marks_that_member_and_the_listing_is_still_read() {
+        let body = b"<?xml version=\"1.0\"?><multistatus xmlns=\"DAV:\">\
+<response><href>/17149682/calendars/home/caf\xE9.ics</href><propstat><prop><getetag>\"1\"</getetag></prop><status>HTTP/1.1 200 OK</status></propstat></response>\
+<response><href>/17149682/calendars/home/ok.ics</href><propstat><prop><getetag>\"2\xFF\"</getetag></prop><status>HTTP/1.1 200 OK</status></propstat></response>\
+<sync-token>tok</sync-token></multistatus>";
+        let r = sync(None)
+            .parse(&crate::testutil::raw_bytes(207, body, COLL))
+            .unwrap();
+        assert_eq!(r.changed.len(), 2);
+        assert!(r.changed[0].invalid_utf8);
+        // A bad byte in an etag still tells versions apart: the member is usable.
+        assert!(!r.changed[1].invalid_utf8);
+        assert_eq!(r.changed[1].etag.as_deref(), Some("\"2\u{FFFD}\""));
+        assert_eq!(r.token.as_deref(), Some("tok"));
+    }
 
     const COLL: &str = "https://p62-caldav.icloud.com:443/17149682/calendars/home/";
 

@@ -91,6 +91,10 @@ pub struct DavResponse {
     pub status: Option<u16>,
     /// The propstats in document order.
     pub propstats: Vec<Propstat>,
+    /// Local names of the elements of this response whose text was not valid UTF-8 (`href`,
+    /// `getetag`, `calendar-data`, …). Their text was decoded lossily (U+FFFD for each bad sequence)
+    /// so that one bad byte costs this response, not the whole document.
+    pub invalid_utf8: Vec<String>,
 }
 
 impl DavResponse {
@@ -244,6 +248,7 @@ struct ResponseBuilder {
     hrefs: Vec<String>,
     status: Option<u16>,
     propstats: Vec<Propstat>,
+    invalid_utf8: Vec<String>,
 }
 
 struct Parser<'u, 's> {
@@ -371,16 +376,26 @@ pub fn parse_multistatus_each(
                     return Ok(p.out);
                 }
             }
-            Event::Text(t) => {
-                let s = t.unescape().map_err(|e| malformed(&reader, e))?;
-                p.push_text(&s);
-            }
-            Event::CData(c) => {
-                let s = c
-                    .decode()
-                    .map_err(|e| malformed(&reader, quick_xml::Error::Encoding(e)))?;
-                p.push_text(&s);
-            }
+            Event::Text(t) => match t.unescape() {
+                Ok(s) => p.push_text(&s),
+                // Bytes that are not UTF-8 (servers hand out stored bytes verbatim): decode this text
+                // lossily and mark the response, so the rest of the document is still read.
+                Err(quick_xml::Error::Encoding(_)) => {
+                    let lossy = String::from_utf8_lossy(&t);
+                    let s = quick_xml::escape::unescape(&lossy)
+                        .map_err(|e| malformed(&reader, quick_xml::Error::Escape(e)))?;
+                    p.push_text(&s);
+                    p.mark_invalid_utf8();
+                }
+                Err(e) => return Err(malformed(&reader, e)),
+            },
+            Event::CData(c) => match c.decode() {
+                Ok(s) => p.push_text(&s),
+                Err(_) => {
+                    p.push_text(&String::from_utf8_lossy(&c));
+                    p.mark_invalid_utf8();
+                }
+            },
             Event::Eof => {
                 return Err(XmlError::Truncated {
                     position: reader.buffer_position(),
@@ -481,6 +496,25 @@ impl Parser<'_, '_> {
         Ok(())
     }
 
+    /// The text just pushed was decoded lossily: note on which element of the current response.
+    fn mark_invalid_utf8(&mut self) {
+        let name = match self.frames.last() {
+            Some(Frame::Href) => "href".to_owned(),
+            Some(Frame::PropElem) => self
+                .elems
+                .first()
+                .map(|e| e.name.clone())
+                .unwrap_or_default(),
+            Some(Frame::Status) => "status".to_owned(),
+            _ => return,
+        };
+        if let Some(r) = self.response.as_mut() {
+            if !r.invalid_utf8.contains(&name) {
+                r.invalid_utf8.push(name);
+            }
+        }
+    }
+
     fn push_text(&mut self, s: &str) {
         match self.frames.last() {
             Some(Frame::Href | Frame::Status | Frame::SyncToken) => self.text.push_str(s),
@@ -570,6 +604,7 @@ impl Parser<'_, '_> {
                 url,
                 status: r.status,
                 propstats,
+                invalid_utf8: r.invalid_utf8.clone(),
             });
         }
         Ok(())

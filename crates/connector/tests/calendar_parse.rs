@@ -799,3 +799,49 @@ mod calendar {
         }
     }
 }
+
+/// Deviations common clients accept (issue: one odd line never stops a calendar).
+mod calendar_tolerance {
+    use connector::calendar::summarize;
+
+    fn crlf(lines: &[&str]) -> Vec<u8> {
+        let mut s = String::new();
+        for l in lines {
+            s.push_str(l);
+            s.push_str("\r\n");
+        }
+        s.into_bytes()
+    }
+
+    #[test]
+    fn blanks_after_component_boundaries_and_lowercase_names_are_read() {
+        let raw = crlf(&[
+            "BEGIN:VCALENDAR ",
+            "VERSION:2.0",
+            "PRODID:-//test//EN",
+            "BEGIN:VEVENT \t",
+            "uid:lower@example.com",
+            "dtstamp:20260101T000000Z",
+            "dtstart:20261201T090000Z",
+            "dtend:20261201T100000Z",
+            "summary:Lowercase names",
+            "end:vevent",
+            "END:VCALENDAR\t",
+        ]);
+        let s = summarize(&raw).unwrap();
+        assert_eq!(s.uid, "lower@example.com");
+        assert_eq!(s.summary.as_deref(), Some("Lowercase names"));
+    }
+
+    #[test]
+    fn quarantine_messages_say_what_is_wrong() {
+        let no_vcalendar = crlf(&["BEGIN:VEVENT", "UID:x", "END:VEVENT"]);
+        let e = summarize(&no_vcalendar).unwrap_err().to_string();
+        assert!(e.contains("no start date (DTSTART)"), "{e}");
+        let empty = crlf(&["BEGIN:VCALENDAR", "VERSION:2.0", "END:VCALENDAR"]);
+        let e = summarize(&empty).unwrap_err().to_string();
+        assert!(e.contains("no VEVENT or VTODO"), "{e}");
+        let e = summarize(b"").unwrap_err().to_string();
+        assert!(e.contains("VCALENDAR"), "{e}");
+    }
+}

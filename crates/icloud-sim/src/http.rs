@@ -78,7 +78,7 @@ impl Response {
 
     pub(crate) fn xml(status: u16, body: String) -> Self {
         let mut r = Response::new(status).header("Content-Type", "text/xml");
-        r.body = body.into_bytes();
+        r.body = crate::xml::restore_raw_bytes(body);
         r
     }
 

@@ -153,11 +153,16 @@ fn xml_char_ok(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
 }
 
+/// First of 256 private-use code points (plane 16) that stand for one raw byte each while a body is
+/// built as a `String`; [`restore_raw_bytes`] turns them back into those bytes.
+const RAW_BYTE_BASE: u32 = 0x10_FF00;
+
 /// Appends `<C:calendar-data>`: CDATA with raw CRLF for some objects, escaped text with `&#13;` for the
-/// others, so clients must read both. Bytes XML cannot carry (invalid UTF-8, control characters) become
-/// U+FFFD here only; GET still serves the exact bytes.
+/// others, so clients must read both. QUIRK(icloud §3.4): like iCloud, the stored bytes go out verbatim,
+/// so bytes that are not UTF-8 reach the client inside the XML (as placeholders here, restored by
+/// [`restore_raw_bytes`] when the body is sent). Control characters XML cannot carry become U+FFFD.
 pub(crate) fn push_calendar_data(out: &mut String, data: &[u8], cdata: bool) {
-    let text = String::from_utf8_lossy(data);
+    let text = verbatim_text(data);
     out.push_str("<calendar-data xmlns=\"urn:ietf:params:xml:ns:caldav\">");
     if cdata {
         out.push_str("<![CDATA[");
@@ -181,11 +186,60 @@ pub(crate) fn push_calendar_data(out: &mut String, data: &[u8], cdata: bool) {
     out.push_str("</calendar-data>");
 }
 
+/// `data` as text, each byte of an invalid UTF-8 sequence replaced by its placeholder code point.
+fn verbatim_text(data: &[u8]) -> std::borrow::Cow<'_, str> {
+    if let Ok(s) = std::str::from_utf8(data) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(data.len() + 8);
+    for chunk in data.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push(char::from_u32(RAW_BYTE_BASE + u32::from(*b)).unwrap_or('\u{FFFD}'));
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The bytes of a body built with [`push_calendar_data`]: placeholders become their raw bytes.
+pub(crate) fn restore_raw_bytes(body: String) -> Vec<u8> {
+    // U+10FF00..U+10FFFF encode as F4 8F BC..BF xx; nearly every body has none.
+    if !body.as_bytes().windows(2).any(|w| w == [0xF4, 0x8F]) {
+        return body.into_bytes();
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let mut buf = [0u8; 4];
+    for c in body.chars() {
+        let n = u32::from(c);
+        if (RAW_BYTE_BASE..=RAW_BYTE_BASE + 0xFF).contains(&n) {
+            out.push((n - RAW_BYTE_BASE) as u8);
+        } else {
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        }
+    }
+    out
+}
+
 pub(crate) const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_that_are_not_utf8_go_out_verbatim() {
+        for cdata in [true, false] {
+            let mut out = String::new();
+            push_calendar_data(&mut out, b"SUMMARY:a\xFF\xC3b\xC3\xBC", cdata);
+            let bytes = restore_raw_bytes(out);
+            assert!(
+                bytes.windows(5).any(|w| w == b"a\xFF\xC3b\xC3"),
+                "{}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+        assert_eq!(restore_raw_bytes("plain ü".into()), "plain ü".as_bytes());
+    }
 
     #[test]
     fn parses_prefixed_and_default_namespaces() {

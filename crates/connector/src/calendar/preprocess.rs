@@ -3,7 +3,10 @@
 //! Line endings are normalised (CRLF and lone CR become LF), folded lines are
 //! unfolded at the byte level (a fold may split a UTF-8 sequence, so this must
 //! happen before decoding), and only then is the result decoded as UTF-8,
-//! replacing invalid sequences with U+FFFD instead of failing.
+//! replacing invalid sequences with U+FFFD instead of failing. Component
+//! boundaries written the way some clients write them (`begin:vevent`, trailing
+//! spaces or tabs after `BEGIN:VEVENT`) are made canonical, as common clients
+//! accept them.
 
 /// Normalise line endings, unfold, and decode lossily.
 ///
@@ -13,6 +16,7 @@
 pub(crate) fn preprocess(raw: &[u8]) -> String {
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
+    let mut line_start = 0;
     while let Some(off) = memchr::memchr2(b'\r', b'\n', &raw[i..]) {
         out.extend_from_slice(&raw[i..i + off]);
         let mut j = i + off + 1;
@@ -22,20 +26,49 @@ pub(crate) fn preprocess(raw: &[u8]) -> String {
         if matches!(raw.get(j), Some(b' ') | Some(b'\t')) {
             j += 1;
         } else {
+            canonical_boundary(&mut out, line_start);
             out.push(b'\n');
+            line_start = out.len();
         }
         i = j;
     }
     out.extend_from_slice(&raw[i..]);
+    canonical_boundary(&mut out, line_start);
     match String::from_utf8(out) {
         Ok(s) => s,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     }
 }
 
+/// If the (unfolded) line at `out[start..]` is a component boundary — `BEGIN:` or `END:` in any
+/// case — drops trailing spaces and tabs and upper-cases it, so `begin:vevent \t` reads as
+/// `BEGIN:VEVENT`. Other lines are left exactly as they are.
+fn canonical_boundary(out: &mut Vec<u8>, start: usize) {
+    let line = &out[start..];
+    let is_boundary =
+        |kw: &[u8]| line.len() > kw.len() && line[..kw.len()].eq_ignore_ascii_case(kw);
+    if !(is_boundary(b"BEGIN:") || is_boundary(b"END:")) {
+        return;
+    }
+    while matches!(out.last(), Some(b' ' | b'\t')) && out.len() > start {
+        out.pop();
+    }
+    out[start..].make_ascii_uppercase();
+}
+
 #[cfg(test)]
 mod tests {
     use super::preprocess;
+
+    #[test]
+    fn component_boundaries_in_any_case_with_trailing_blanks_become_canonical() {
+        assert_eq!(
+            preprocess(b"begin:vcalendar\r\nBEGIN:VEVENT \t\r\nSUMMARY:a b \r\nEnd:VEvent\r\nEND:VCALENDAR  "),
+            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nSUMMARY:a b \nEND:VEVENT\nEND:VCALENDAR"
+        );
+        // Not a boundary: untouched.
+        assert_eq!(preprocess(b"BEGINNER:x \nEND:"), "BEGINNER:x \nEND:");
+    }
 
     #[test]
     fn crlf_and_cr_become_lf() {

@@ -7,10 +7,10 @@
 pub mod plan;
 pub mod session;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use caldav::{CalendarInfo, CalendarMultiget, ListEtags, SyncCollection, Url};
+use caldav::{CalendarInfo, CalendarMultiget, Get, ItemRef, ListEtags, SyncCollection, Url};
 use futures_util::stream::{self, StreamExt};
 
 use crate::cache::{Cache, CalendarRow, QuarantinedObject, StoredObject};
@@ -122,26 +122,39 @@ fn is_account_level(e: &Error) -> bool {
     )
 }
 
+/// Listed members whose href was not valid UTF-8 (their lossily decoded paths): they cannot be
+/// fetched, so they are quarantined with that reason instead of being asked for on every sync.
+type Unreadable = HashSet<String>;
+
+/// href → etag of listed items, and the paths of those whose href was not valid UTF-8.
+fn listed_items(items: Vec<ItemRef>) -> (HashMap<String, Option<String>>, Unreadable) {
+    let mut unreadable = Unreadable::new();
+    let map = items
+        .into_iter()
+        .map(|i| {
+            let path = i.url.path().to_owned();
+            if i.invalid_utf8 {
+                unreadable.insert(path.clone());
+            }
+            (path, i.etag)
+        })
+        .collect();
+    (map, unreadable)
+}
+
 async fn listing_full(
     session: &Session,
     url: &Url,
     mode: &str,
-) -> Result<(Listing, Option<String>)> {
+) -> Result<(Listing, Option<String>, Unreadable)> {
     if mode == "etag-listing" {
         let req = ListEtags { url: url.clone() };
         let r = session.send(&req.request(), Expect::Multistatus).await?;
         let items = req
             .parse(&r)
             .map_err(|e| dav_error(e, "the etag listing"))?;
-        return Ok((
-            Listing::Full(
-                items
-                    .into_iter()
-                    .map(|i| (i.url.path().to_owned(), i.etag))
-                    .collect(),
-            ),
-            None,
-        ));
+        let (map, unreadable) = listed_items(items);
+        return Ok((Listing::Full(map), None, unreadable));
     }
     let req = SyncCollection {
         url: url.clone(),
@@ -169,24 +182,17 @@ async fn listing_full(
             url.path()
         )));
     }
-    Ok((
-        Listing::Full(
-            res.changed
-                .into_iter()
-                .map(|i| (i.url.path().to_owned(), i.etag))
-                .collect(),
-        ),
-        res.token,
-    ))
+    let (map, unreadable) = listed_items(res.changed);
+    Ok((Listing::Full(map), res.token, unreadable))
 }
 
-/// Lists a calendar, following the fallback rules. Returns the listing, the new token, and the mode
-/// that worked.
+/// Lists a calendar, following the fallback rules. Returns the listing, the new token, the mode
+/// that worked, and the members whose href was not valid UTF-8.
 async fn list(
     session: &Session,
     cal: &CalendarRow,
     url: &Url,
-) -> Result<(Listing, Option<String>, String)> {
+) -> Result<(Listing, Option<String>, String, Unreadable)> {
     if cal.sync_mode == "sync-collection" {
         if let Some(tok) = &cal.sync_token {
             let req = SyncCollection {
@@ -200,16 +206,14 @@ async fn list(
             .await;
             match attempt {
                 Ok(res) if !res.incomplete => {
-                    let mut changed = HashMap::new();
-                    for i in res.changed {
-                        changed.insert(i.url.path().to_owned(), i.etag);
-                    }
+                    let (changed, unreadable) = listed_items(res.changed);
                     let deleted: BTreeSet<String> =
                         res.deleted.iter().map(|u| u.path().to_owned()).collect();
                     return Ok((
                         Listing::Incremental { changed, deleted },
                         res.token,
                         cal.sync_mode.clone(),
+                        unreadable,
                     ));
                 }
                 Ok(_) => {}
@@ -222,7 +226,7 @@ async fn list(
             }
         }
         match listing_full(session, url, "sync-collection").await {
-            Ok((l, t)) => return Ok((l, t, "sync-collection".into())),
+            Ok((l, t, u)) => return Ok((l, t, "sync-collection".into(), u)),
             Err(e) if is_account_level(&e) => return Err(e),
             Err(Error::Unsupported(m)) => {
                 tracing::info!(calendar = %cal.path, "{m}; using etag listings");
@@ -230,8 +234,8 @@ async fn list(
             Err(e) => return Err(e),
         }
     }
-    let (l, _) = listing_full(session, url, "etag-listing").await?;
-    Ok((l, None, "etag-listing".into()))
+    let (l, _, u) = listing_full(session, url, "etag-listing").await?;
+    Ok((l, None, "etag-listing".into(), u))
 }
 
 struct Fetched {
@@ -240,13 +244,94 @@ struct Fetched {
     missing: usize,
 }
 
+/// Why a listed member with a non-UTF-8 href is quarantined.
+const UNREADABLE_HREF: &str =
+    "the server lists this event under an address that is not valid UTF-8, \
+so it cannot be asked for; it is skipped until the server lists it differently";
+/// Why an object the server delivered empty is quarantined.
+const DELIVERED_EMPTY: &str = "the server listed this event but delivered it empty (no calendar \
+data); it is fetched again when the server changes it";
+
+/// One object as the server delivered it: parsed, or quarantined with the specific reason.
+fn parse_object(href: String, etag: Option<String>, raw: Vec<u8>, note: &str) -> ParsedObject {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return ParsedObject::Quarantined(QuarantinedObject {
+            href,
+            etag,
+            error: DELIVERED_EMPTY.to_owned(),
+            raw,
+        });
+    }
+    match calendar::summarize(&raw) {
+        Ok(summary) => ParsedObject::Stored(StoredObject {
+            href,
+            etag,
+            raw,
+            summary,
+        }),
+        Err(e) => ParsedObject::Quarantined(QuarantinedObject {
+            href,
+            etag,
+            error: format!("{note}{e}"),
+            raw,
+        }),
+    }
+}
+
+enum ParsedObject {
+    Stored(StoredObject),
+    Quarantined(QuarantinedObject),
+}
+
+/// GETs one object whose multiget data was not valid UTF-8, for its exact bytes (the parser decodes
+/// them lossily, as it does any bytes). A failure other than an account-level one quarantines it.
+async fn fetch_exact(
+    session: &Session,
+    url: &Url,
+    href: &str,
+) -> Result<Option<(Vec<u8>, Option<String>)>> {
+    let Ok(item) = url.join(href) else {
+        return Ok(None);
+    };
+    let req = Get { url: item };
+    match session.send_allowing(&req.request(), Expect::Object).await {
+        Ok((Classification::Ok, r)) => Ok(req.parse(&r).ok().map(|g| (g.data, g.etag))),
+        Ok(_) => Ok(None),
+        Err(e) if is_account_level(&e) => Err(e),
+        Err(_) => Ok(None),
+    }
+}
+
 async fn fetch_batch(
     session: &Session,
     url: &Url,
     hrefs: &[String],
     listed: &HashMap<String, Option<String>>,
+    unreadable: &Unreadable,
 ) -> Result<Fetched> {
-    let urls: Vec<Url> = hrefs.iter().filter_map(|h| url.join(h).ok()).collect();
+    // Members listed under a non-UTF-8 href are quarantined without a request: no URL reaches them.
+    let mut quarantined: Vec<QuarantinedObject> = hrefs
+        .iter()
+        .filter(|h| unreadable.contains(*h))
+        .map(|h| QuarantinedObject {
+            href: h.clone(),
+            etag: listed.get(h).cloned().flatten(),
+            error: UNREADABLE_HREF.to_owned(),
+            raw: Vec::new(),
+        })
+        .collect();
+    let urls: Vec<Url> = hrefs
+        .iter()
+        .filter(|h| !unreadable.contains(*h))
+        .filter_map(|h| url.join(h).ok())
+        .collect();
+    if urls.is_empty() {
+        return Ok(Fetched {
+            objects: Vec::new(),
+            quarantined,
+            missing: 0,
+        });
+    }
     let req = CalendarMultiget {
         url: url.clone(),
         hrefs: urls,
@@ -261,35 +346,40 @@ async fn fetch_batch(
         .parse(&r)
         .map_err(|e| dav_error(e, "calendar-multiget"))?;
     let missing = req.missing(&items).len();
+    // Data that was not valid UTF-8 inside the XML: the exact bytes come from a GET of that object.
+    let mut delivered = Vec::with_capacity(items.len());
+    for it in items {
+        let Some(data) = it.data else { continue };
+        if it.status != 200 {
+            continue;
+        }
+        let href = it.url.path().to_owned();
+        if it.invalid_utf8 {
+            let note = "the server sent bytes that are not valid UTF-8 (read with U+FFFD in their \
+                        place), and then: ";
+            match fetch_exact(session, url, &href).await? {
+                Some((bytes, etag)) => delivered.push((href, etag.or(it.etag), bytes, note)),
+                None => delivered.push((href, it.etag, data, note)),
+            }
+        } else {
+            delivered.push((href, it.etag, data, ""));
+        }
+    }
     let parsed = tokio::task::spawn_blocking(move || {
         let mut objects = Vec::new();
         let mut quarantined = Vec::new();
-        for it in items {
-            let Some(data) = it.data else { continue };
-            if it.status != 200 {
-                continue;
-            }
-            let href = it.url.path().to_owned();
-            match calendar::summarize(&data) {
-                Ok(summary) => objects.push(StoredObject {
-                    href,
-                    etag: it.etag,
-                    raw: data,
-                    summary,
-                }),
-                Err(e) => quarantined.push(QuarantinedObject {
-                    href,
-                    etag: it.etag,
-                    error: e.to_string(),
-                    raw: data,
-                }),
+        for (href, etag, data, note) in delivered {
+            match parse_object(href, etag, data, note) {
+                ParsedObject::Stored(o) => objects.push(o),
+                ParsedObject::Quarantined(q) => quarantined.push(q),
             }
         }
         (objects, quarantined)
     })
     .await
     .map_err(|e| Error::Protocol(format!("parser task failed: {e}")))?;
-    let (mut objects, mut quarantined) = parsed;
+    let (mut objects, parsed_quarantined) = parsed;
+    quarantined.extend(parsed_quarantined);
     // A multiget answer without an etag: keep the listing's, so the next pass can compare.
     for o in &mut objects {
         if o.etag.is_none() {
@@ -335,7 +425,7 @@ pub async fn sync_calendar(
         });
         return Ok(report);
     }
-    let (listing, token, mode) = list(session, cal, &url).await?;
+    let (listing, token, mode, unreadable) = list(session, cal, &url).await?;
     if mode != cal.sync_mode {
         lock(cache).set_sync_mode(cal.id, &mode)?;
     }
@@ -347,7 +437,7 @@ pub async fn sync_calendar(
     let full = matches!(listing, Listing::Full(_));
     if plan.is_mass_deletion(cached.len()) {
         // Rule 3: a second, independent listing must agree before more than half goes.
-        let (second, _) = listing_full(session, &url, &mode).await?;
+        let (second, _, _) = listing_full(session, &url, &mode).await?;
         let again = Plan::build(&second, &cached, &quarantined);
         if again.delete != plan.delete {
             return Err(Error::Protocol(format!(
@@ -379,10 +469,11 @@ pub async fn sync_calendar(
         .map(|i| i..(i + n).min(plan.fetch.len()))
         .collect();
     let listed_ref = &listed;
+    let unreadable_ref = &unreadable;
     let url_ref = &url;
     let fetch = &plan.fetch;
     let mut results = stream::iter(batches)
-        .map(move |r| fetch_batch(session, url_ref, &fetch[r], listed_ref))
+        .map(move |r| fetch_batch(session, url_ref, &fetch[r], listed_ref, unreadable_ref))
         .buffer_unordered(in_flight(session));
     let mut first_error = None;
     while let Some(res) = results.next().await {
