@@ -445,6 +445,27 @@ async fn events_json_is_sorted_with_recurrences_expanded_and_today_has_events() 
     assert!(evs
         .iter()
         .any(|e| e["all_day"] == true && e["start"].as_str().unwrap().len() == 10));
+    // Sorted by start: an all-day date counts from its local midnight.
+    let start_of = |e: &serde_json::Value| -> i64 {
+        let s = e["start"].as_str().unwrap();
+        match chrono::DateTime::parse_from_rfc3339(s) {
+            Ok(t) => t.timestamp(),
+            Err(_) => {
+                use chrono::TimeZone;
+                let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+                chrono::Local
+                    .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap())
+                    .earliest()
+                    .unwrap()
+                    .timestamp()
+            }
+        }
+    };
+    let starts: Vec<i64> = evs.iter().map(start_of).collect();
+    assert!(
+        starts.windows(2).all(|w| w[0] <= w[1]),
+        "events are not sorted by start"
+    );
     let r = env
         .run_async(
             &[
@@ -460,12 +481,14 @@ async fn events_json_is_sorted_with_recurrences_expanded_and_today_has_events() 
             None,
         )
         .await;
-    assert!(r
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|e| e["calendar"] == "Home"));
+    let today_home = r.json();
+    let today_home = today_home.as_array().unwrap();
+    assert!(
+        !today_home.is_empty(),
+        "today has events in Home: {}",
+        r.stderr
+    );
+    assert!(today_home.iter().all(|e| e["calendar"] == "Home"));
     env.forget("demo@example.com");
 }
 

@@ -152,32 +152,86 @@ async fn canary_password_never_leaks_through_link_sync_rejection_relink_daemon_a
     env.forget("demo@example.com");
 }
 
+/// A loopback listener that counts the connections it accepts (and closes each at once).
+fn counting_listener() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("http://{}", l.local_addr().unwrap());
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(s);
+        }
+    });
+    (addr, hits)
+}
+
 #[test]
 fn plain_http_to_a_non_loopback_host_is_refused_before_anything_is_sent() {
+    if !e2e::keychain_or_skip() {
+        return;
+    }
+    // Every request the CLI sends to a non-loopback host goes through this "proxy", so the listener
+    // counts what is sent.
+    let (proxy, hits) = counting_listener();
     let env = Env::new();
-    let r = env.run(
-        &[
+    let link = |url: &str| {
+        let mut c = env.cmd();
+        c.args([
             "--server-url",
-            "http://calendar.example.invalid/",
+            url,
             "link",
             "--apple-id",
             "a@b.c",
             "--password-stdin",
-        ],
-        Some(OLD),
+        ]);
+        for k in [
+            "HTTP_PROXY",
+            "http_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ] {
+            c.env(k, &proxy);
+        }
+        c.env_remove("NO_PROXY").env_remove("no_proxy");
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(OLD.as_bytes())
+            .unwrap();
+        e2e::Run::from(child.wait_with_output().unwrap())
+    };
+    // Control: an https server is asked for (through the proxy), so the listener does see what is sent.
+    let r = link("https://calendar.example.invalid/");
+    assert_ne!(r.code, 0);
+    let seen = hits.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        seen >= 1,
+        "the control request never reached the listener: {}",
+        r.stderr
     );
+    let r = link("http://calendar.example.invalid/");
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("https://"), "{}", r.stderr);
-    assert!(
-        !r.stderr.contains("dns"),
-        "refused before any lookup: {}",
-        r.stderr
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        seen,
+        "plain http to a non-loopback host was refused before anything was sent"
     );
 }
 
 #[test]
 fn a_self_signed_certificate_is_refused_with_an_error_that_says_so() {
-    if connector::credentials::CredentialStore::check_available().is_err() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -355,7 +355,8 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             if cli.json {
                 println!("{}", serde_json::to_string_pretty(&evs)?);
             } else {
-                print!("{}", output::agenda_text(&evs));
+                let (first, last) = output::local_days(from, to);
+                print!("{}", output::agenda_text(&evs, first, last));
             }
             Ok(exit::OK)
         }
@@ -497,7 +498,8 @@ async fn demo(cli: &Cli) -> anyhow::Result<i32> {
         println!("{}", serde_json::to_string_pretty(&evs)?);
     } else {
         println!("\nToday's agenda:");
-        print!("{}", output::agenda_text(&evs));
+        let (first, last) = output::local_days(from, to);
+        print!("{}", output::agenda_text(&evs, first, last));
         println!(
             "\nThe demo data lives in {}. Try: calendar-connector-cli --data-dir {} events",
             dir.display(),

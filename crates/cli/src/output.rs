@@ -7,6 +7,7 @@ use chrono::{DateTime, Local, NaiveDate, TimeZone, Utc};
 use connector::calendar::OccTime;
 use connector::config::StatusReport;
 use connector::sync::{Progress, ProgressFn};
+use connector::text::{for_display as shown, for_display_lines};
 use connector::{EventOut, SyncReport};
 
 /// A progress printer: an indicatif bar per calendar on a terminal, plain lines otherwise.
@@ -22,21 +23,21 @@ pub fn progress_printer(tty: bool) -> ProgressFn {
             Progress::CalendarStarted { calendar, to_fetch } => {
                 bar.reset();
                 bar.set_length(to_fetch as u64);
-                bar.set_message(calendar);
+                bar.set_message(shown(&calendar).into_owned());
             }
             Progress::Fetched { done, .. } => bar.set_position(done as u64),
             Progress::CalendarDone { calendar, report } => {
                 bar.finish_and_clear();
-                eprintln!("{calendar}: {}", calendar_line(&report));
+                eprintln!("{}: {}", shown(&calendar), calendar_line(&report));
             }
         })
     } else {
         Arc::new(|p: Progress| match p {
             Progress::CalendarStarted { calendar, to_fetch } if to_fetch > 0 => {
-                eprintln!("{calendar}: downloading {to_fetch} event(s)");
+                eprintln!("{}: downloading {to_fetch} event(s)", shown(&calendar));
             }
             Progress::CalendarDone { calendar, report } => {
-                eprintln!("{calendar}: {}", calendar_line(&report));
+                eprintln!("{}: {}", shown(&calendar), calendar_line(&report));
             }
             _ => {}
         })
@@ -69,7 +70,7 @@ pub fn sync_summary(r: &SyncReport) -> String {
     let deleted: usize = r.calendars.iter().map(|(_, c)| c.deleted).sum();
     format!(
         "Synced {}: {} calendar(s), {} downloaded, {} removed, {} request(s)",
-        r.apple_id,
+        shown(&r.apple_id),
         r.calendars.len(),
         fetched,
         deleted,
@@ -91,24 +92,29 @@ pub fn status_text(st: &StatusReport) -> String {
             "active" => "active",
             other => other,
         };
-        s.push_str(&format!("{} ({}): {}\n", a.apple_id, a.server_url, state));
+        s.push_str(&format!(
+            "{} ({}): {}\n",
+            shown(&a.apple_id),
+            shown(&a.server_url),
+            state
+        ));
         match &a.last_successful_sync {
             Some(t) => s.push_str(&format!("  last successful sync: {t}\n")),
             None => s.push_str("  never synced\n"),
         }
         if let Some(e) = &a.last_error {
-            s.push_str(&format!("  last error: {e}\n"));
+            s.push_str(&format!("  last error: {}\n", shown(e)));
         }
         if let Some(g) = &a.guidance {
             s.push_str("  What to do:\n");
-            for line in g.lines() {
+            for line in for_display_lines(g).lines() {
                 s.push_str(&format!("    {line}\n"));
             }
         }
         for c in &a.calendars {
             s.push_str(&format!(
                 "  {:<24} {:>6} event(s){}{}\n",
-                c.display_name,
+                shown(&c.display_name),
                 c.event_count,
                 if c.read_only { "  read-only" } else { "" },
                 if c.hidden { "  hidden" } else { "" }
@@ -120,7 +126,12 @@ pub fn status_text(st: &StatusReport) -> String {
                 a.quarantined.len()
             ));
             for q in &a.quarantined {
-                s.push_str(&format!("    {} {}: {}\n", q.calendar, q.href, q.error));
+                s.push_str(&format!(
+                    "    {} {}: {}\n",
+                    shown(&q.calendar),
+                    shown(&q.href),
+                    shown(&q.error)
+                ));
             }
         }
     }
@@ -184,35 +195,82 @@ fn day_of(t: &OccTime) -> NaiveDate {
     }
 }
 
-/// An agenda grouped by day.
-pub fn agenda_text(evs: &[EventOut]) -> String {
-    if evs.is_empty() {
+/// The local days an occurrence covers: from its start's day to the day of its last moment (an end
+/// is exclusive, so an event ending at midnight or an all-day event ending on the 5th ends on the 4th).
+fn days_of(e: &EventOut) -> (NaiveDate, NaiveDate) {
+    let first = day_of(&e.start);
+    let last = match &e.end {
+        OccTime::Date(d) => d.pred_opt().unwrap_or(*d),
+        OccTime::DateTime(dt) => {
+            let end = dt.with_timezone(&Local);
+            let day = end.date_naive();
+            if end.time() == chrono::NaiveTime::MIN && day > first {
+                day.pred_opt().unwrap_or(day)
+            } else {
+                day
+            }
+        }
+    };
+    (first, last.max(first))
+}
+
+/// An agenda grouped by day, for the local days `first..=last` (the range asked for). An event that
+/// spans several days is listed under each of them, as calendar apps show it; no day outside the range
+/// is printed.
+pub fn agenda_text(evs: &[EventOut], first: NaiveDate, last: NaiveDate) -> String {
+    let mut days: std::collections::BTreeMap<NaiveDate, Vec<String>> = Default::default();
+    for e in evs {
+        let (start_day, end_day) = days_of(e);
+        let total = (end_day - start_day).num_days() + 1;
+        let mut d = start_day.max(first);
+        while d <= end_day.min(last) {
+            let when = if e.all_day || (d != start_day && d != end_day) {
+                "all day    ".to_owned()
+            } else if start_day == end_day {
+                format!("{}–{}", fmt_time(&e.start), fmt_time(&e.end))
+            } else if d == start_day {
+                format!("from {}", fmt_time(&e.start))
+            } else {
+                format!("to {}   ", fmt_time(&e.end))
+            };
+            let part = if total > 1 {
+                format!(" (day {} of {total})", (d - start_day).num_days() + 1)
+            } else {
+                String::new()
+            };
+            days.entry(d).or_default().push(format!(
+                "  {when}  {}{}{part}  [{}]\n",
+                shown(e.summary.as_deref().unwrap_or("(no title)")),
+                e.location
+                    .as_deref()
+                    .map(|l| format!(" @ {}", shown(l)))
+                    .unwrap_or_default(),
+                shown(&e.calendar)
+            ));
+            let Some(next) = d.succ_opt() else { break };
+            d = next;
+        }
+    }
+    if days.is_empty() {
         return "  (nothing scheduled)\n".into();
     }
     let mut s = String::new();
-    let mut day = None;
-    for e in evs {
-        let d = day_of(&e.start);
-        if day != Some(d) {
-            s.push_str(&format!("{}\n", d.format("%a %e %b %Y")));
-            day = Some(d);
+    for (d, lines) in days {
+        s.push_str(&format!("{}\n", d.format("%a %e %b %Y")));
+        for l in lines {
+            s.push_str(&l);
         }
-        let when = if e.all_day {
-            "all day    ".to_owned()
-        } else {
-            format!("{}–{}", fmt_time(&e.start), fmt_time(&e.end))
-        };
-        s.push_str(&format!(
-            "  {when}  {}{}  [{}]\n",
-            e.summary.as_deref().unwrap_or("(no title)"),
-            e.location
-                .as_deref()
-                .map(|l| format!(" @ {l}"))
-                .unwrap_or_default(),
-            e.calendar
-        ));
     }
     s
+}
+
+/// The local days `[from, to)` covers, for [`agenda_text`].
+pub fn local_days(from: DateTime<Utc>, to: DateTime<Utc>) -> (NaiveDate, NaiveDate) {
+    let first = from.with_timezone(&Local).date_naive();
+    let last = (to - chrono::Duration::nanoseconds(1))
+        .with_timezone(&Local)
+        .date_naive();
+    (first, last.max(first))
 }
 
 fn parse_when(s: &str) -> anyhow::Result<DateTime<Utc>> {
@@ -253,4 +311,105 @@ pub fn parse_range(
         anyhow::bail!(connector::Error::Usage("--to must be after --from".into()));
     }
     Ok((from, to))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn ev(summary: &str, start: OccTime, end: OccTime, all_day: bool) -> EventOut {
+        EventOut {
+            calendar: "Home".into(),
+            uid: summary.into(),
+            summary: Some(summary.into()),
+            start,
+            end,
+            all_day,
+            location: None,
+            recurrence_id: None,
+            href: format!("/{summary}.ics"),
+        }
+    }
+
+    fn local(s: &str) -> OccTime {
+        let naive = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        OccTime::DateTime(
+            Local
+                .from_local_datetime(&naive)
+                .earliest()
+                .unwrap()
+                .fixed_offset(),
+        )
+    }
+
+    #[test]
+    fn a_multi_day_event_is_listed_under_every_day_it_covers_within_the_range() {
+        let evs = vec![
+            ev(
+                "Conference",
+                OccTime::Date(d("2026-12-01")),
+                OccTime::Date(d("2026-12-04")),
+                true,
+            ),
+            ev(
+                "Night shift",
+                local("2026-12-02 22:00"),
+                local("2026-12-03 06:00"),
+                false,
+            ),
+            ev(
+                "Lunch",
+                local("2026-12-02 12:00"),
+                local("2026-12-02 13:00"),
+                false,
+            ),
+        ];
+        // Asked from the 2nd: the conference started before, and no day before the 2nd is printed.
+        let text = agenda_text(&evs, d("2026-12-02"), d("2026-12-05"));
+        let days: Vec<&str> = text.lines().filter(|l| !l.starts_with(' ')).collect();
+        assert_eq!(days, ["Wed  2 Dec 2026", "Thu  3 Dec 2026"], "{text}");
+        assert!(
+            text.contains("all day      Conference (day 2 of 3)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("all day      Conference (day 3 of 3)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("from 22:00  Night shift (day 1 of 2)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("to 06:00     Night shift (day 2 of 2)"),
+            "{text}"
+        );
+        assert!(text.contains("12:00–13:00  Lunch  [Home]"), "{text}");
+        // Ends at the range's last day.
+        let text = agenda_text(&evs, d("2026-12-01"), d("2026-12-02"));
+        assert!(!text.contains("Thu  3 Dec"), "{text}");
+        assert!(text.contains("Conference (day 1 of 3)"), "{text}");
+    }
+
+    #[test]
+    fn server_text_cannot_reorder_the_terminal_line() {
+        let mut e = ev(
+            "x",
+            OccTime::Date(d("2026-12-01")),
+            OccTime::Date(d("2026-12-02")),
+            true,
+        );
+        e.summary = Some("Payroll \u{202E}gnp.exe\u{202C} review".into());
+        e.location = Some("Room\u{1b}[2J 4".into());
+        let text = agenda_text(&[e], d("2026-12-01"), d("2026-12-01"));
+        assert!(
+            text.contains("Payroll gnp.exe review @ Room [2J 4"),
+            "{text:?}"
+        );
+        assert!(!text.contains('\u{202E}') && !text.contains('\u{1b}'));
+    }
 }

@@ -21,6 +21,7 @@ pub mod notify;
 pub mod policy;
 pub mod relink;
 pub mod sync;
+pub mod text;
 
 pub use connector::{
     Connector, EventOut, ExportFormat, ExportReport, LinkReport, OpenOptions, SyncReport,

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use crate::relink::RelinkReason;
+use crate::text::{for_display, for_display_lines};
 
 /// Title of the relink notification.
 pub const RELINK_SUMMARY: &str = "iCloud calendars paused: new app-specific password needed";
@@ -205,8 +206,8 @@ impl Notifier for DesktopNotifier {
     fn show(&self, account: &str, spec: &NotificationSpec) -> Result<u32, String> {
         let mut n = notify_rust::Notification::new();
         n.appname(APP_NAME)
-            .summary(&spec.summary)
-            .body(&spec.body)
+            .summary(&for_display(&spec.summary))
+            .body(&for_display_lines(&spec.body))
             .icon("calendar")
             .timeout(notify_rust::Timeout::Never);
         for (key, label) in &spec.actions {
@@ -267,7 +268,9 @@ impl Notifier for DesktopNotifier {
     // are delivered by the platform to the app (the desktop shell wires the click to its relink window).
     fn show(&self, _account: &str, spec: &NotificationSpec) -> Result<u32, String> {
         let mut n = notify_rust::Notification::new();
-        n.appname(APP_NAME).summary(&spec.summary).body(&spec.body);
+        n.appname(APP_NAME)
+            .summary(&for_display(&spec.summary))
+            .body(&for_display_lines(&spec.body));
         n.show()
             .map_err(|e| format!("could not show a notification: {e}"))?;
         let _ = &self.handler;
@@ -388,8 +391,8 @@ pub fn toast_xml(account: &str, spec: &NotificationSpec) -> String {
     }
     xml.push_str(&format!(
         "><visual><binding template=\"ToastGeneric\"><text>{}</text><text>{}</text></binding></visual>",
-        xml_escape(&spec.summary),
-        xml_escape(&spec.body)
+        xml_escape(&for_display(&spec.summary)),
+        xml_escape(&for_display_lines(&spec.body))
     ));
     if !spec.actions.is_empty() {
         xml.push_str("<actions>");

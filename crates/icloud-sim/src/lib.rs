@@ -27,6 +27,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 pub use config::{CalendarSpec, Component, SimConfig};
 pub use scenario::{RequestKind, Scenario, Stats};
+pub use xml::name_with_raw_bytes;
 
 use dav::{Host, Shared};
 use scenario::Armed;

@@ -68,7 +68,24 @@ fn etag_for(data: &[u8], name: &str, rev: u64) -> String {
 
 /// An object name as it appears in hrefs (percent-encoded, '@' as %40).
 pub(crate) fn encode_name(name: &str) -> String {
-    utf8_percent_encode(name, HREF_ESCAPE).to_string()
+    // Raw-byte placeholders (a name stored with bytes that are not UTF-8) stay as they are, so the
+    // listing serves those bytes verbatim, as iCloud serves what it stored.
+    if !name.chars().any(crate::xml::is_raw_byte_placeholder) {
+        return utf8_percent_encode(name, HREF_ESCAPE).to_string();
+    }
+    let mut out = String::new();
+    let mut run = String::new();
+    for c in name.chars() {
+        if crate::xml::is_raw_byte_placeholder(c) {
+            out.push_str(&utf8_percent_encode(&run, HREF_ESCAPE).to_string());
+            run.clear();
+            out.push(c);
+        } else {
+            run.push(c);
+        }
+    }
+    out.push_str(&utf8_percent_encode(&run, HREF_ESCAPE).to_string());
+    out
 }
 
 impl Calendar {

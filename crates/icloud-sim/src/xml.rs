@@ -186,6 +186,17 @@ pub(crate) fn push_calendar_data(out: &mut String, data: &[u8], cdata: bool) {
     out.push_str("</calendar-data>");
 }
 
+/// Whether `c` stands for one raw byte (see [`RAW_BYTE_BASE`]).
+pub(crate) fn is_raw_byte_placeholder(c: char) -> bool {
+    (RAW_BYTE_BASE..=RAW_BYTE_BASE + 0xFF).contains(&u32::from(c))
+}
+
+/// The name of an object stored with `bytes` that are not UTF-8: each byte of an invalid sequence as
+/// its placeholder, so the name's listing href carries those raw bytes.
+pub fn name_with_raw_bytes(bytes: &[u8]) -> String {
+    verbatim_text(bytes).into_owned()
+}
+
 /// `data` as text, each byte of an invalid UTF-8 sequence replaced by its placeholder code point.
 fn verbatim_text(data: &[u8]) -> std::borrow::Cow<'_, str> {
     if let Ok(s) = std::str::from_utf8(data) {
