@@ -1,40 +1,50 @@
 #!/usr/bin/env bash
 # Installs what Calendar Connector needs on a Debian/Ubuntu machine, skipping what is there.
-#   scripts/install-deps.sh          run + test dependencies
+#   scripts/install-deps.sh          run + test dependencies (scripts/test.sh)
+#   scripts/install-deps.sh --run    only what building and running the app needs (scripts/run.sh):
+#                                    the compiler, WebKitGTK and the tray library, and D-Bus with
+#                                    gnome-keyring for the headless demo. No test tools.
 # System packages via apt (as root, or with sudo), Radicale (the real CalDAV server the tests use) in
 # a venv at .venv-radicale, the Tauri CLI pinned in package-lock.json (npm ci), and tauri-driver for
 # the desktop app's WebDriver tests. The Rust toolchain must already be installed (Rust >= 1.89).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mode=${1:-all}
+case "$mode" in all|--run) ;; *) echo "usage: $0 [--run]" >&2; exit 2 ;; esac
 
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
 have cc || need+=(build-essential)
 have pkg-config || need+=(pkg-config)
-have curl || need+=(curl)
-have openssl || need+=(openssl)
-have Xvfb || need+=(xvfb xauth)
 have dbus-run-session || need+=(dbus)
-have dbus-monitor || need+=(dbus-bin)
 have gnome-keyring-daemon || need+=(gnome-keyring)
-have secret-tool || need+=(libsecret-tools)
-have dunst || need+=(dunst)
-have notify-send || need+=(libnotify-bin)
-have python3 || need+=(python3)
-have dbus-send || need+=(dbus-bin)
-have gdbus || need+=(libglib2.0-bin)
-# The desktop app (Tauri 2 on WebKitGTK), its tray icon, its WebDriver tests and its packages.
+# The desktop app (Tauri 2 on WebKitGTK) and its tray icon.
 pkg_ok() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for p in libwebkit2gtk-4.1-dev libayatana-appindicator3-dev webkit2gtk-driver libssl-dev; do
+for p in libwebkit2gtk-4.1-dev libayatana-appindicator3-dev libssl-dev; do
   pkg_ok "$p" || need+=("$p")
 done
-pkg_ok imagemagick || need+=(imagemagick)
-have rpm || need+=(rpm)
-have openbox || need+=(openbox)
-have wmctrl || need+=(wmctrl)
-have node || need+=(nodejs)
-have npm || need+=(npm)
-python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+if [ "$mode" = all ]; then
+  # Tests: the simulator's and Radicale's clients, a display, a notification daemon, the WebDriver,
+  # packaging tools and a window manager.
+  have curl || need+=(curl)
+  have openssl || need+=(openssl)
+  have Xvfb || need+=(xvfb xauth)
+  have dbus-monitor || need+=(dbus-bin)
+  have secret-tool || need+=(libsecret-tools)
+  have dunst || need+=(dunst)
+  have notify-send || need+=(libnotify-bin)
+  have python3 || need+=(python3)
+  have dbus-send || need+=(dbus-bin)
+  have gdbus || need+=(libglib2.0-bin)
+  pkg_ok webkit2gtk-driver || need+=(webkit2gtk-driver)
+  pkg_ok imagemagick || need+=(imagemagick)
+  have rpm || need+=(rpm)
+  have openbox || need+=(openbox)
+  have wmctrl || need+=(wmctrl)
+  have node || need+=(nodejs)
+  have npm || need+=(npm)
+  python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   echo "installing system packages: ${need[*]}" >&2
@@ -45,6 +55,10 @@ fi
 if ! have cargo; then
   echo "cargo is missing: install Rust (https://rustup.rs) first" >&2
   exit 1
+fi
+
+if [ "$mode" = --run ]; then
+  exit 0
 fi
 
 if [ ! -x .venv-radicale/bin/radicale ]; then

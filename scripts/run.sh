@@ -5,7 +5,7 @@
 # demo password then goes into a throwaway keychain on a private D-Bus session, never to a file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh --run
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   echo "No display (DISPLAY and WAYLAND_DISPLAY are unset): the desktop app needs one." >&2
   echo "Running the command-line demo instead." >&2

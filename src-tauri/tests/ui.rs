@@ -354,7 +354,8 @@ async fn demo_revocation_notification_fix_now_relink_keeps_every_event() {
     shot(&c, "04-needs-relink").await;
     screen_shot("05-notification");
 
-    // 4. "Fix now" on the notification → the relink wizard.
+    // 4. The "Fix now" button on the notification (its own action key, not the body's "default")
+    //    → the relink wizard.
     match id {
         Some(id) => {
             let st = Command::new("gdbus")
@@ -366,7 +367,7 @@ async fn demo_revocation_notification_fix_now_relink_keeps_every_event() {
                     "--signal",
                     "org.freedesktop.Notifications.ActionInvoked",
                     &format!("uint32 {id}"),
-                    "'default'",
+                    "'fix'",
                 ])
                 .status()
                 .unwrap();

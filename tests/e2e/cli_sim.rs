@@ -676,3 +676,32 @@ fn unusable_data_dir_is_a_clear_error() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("not writable"), "{}", r.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_non_apple_server_with_its_own_password_gets_no_app_specific_password_lecture() {
+    if !e2e::keychain_or_skip() {
+        return;
+    }
+    // A CalDAV server that is not Apple's (the simulator on loopback) with an ordinary password.
+    let sim = icloud_sim::Sim::start(icloud_sim::SimConfig {
+        password: "a long ordinary password".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let env = Env::new();
+    let r = env
+        .link(
+            &sim.front_url(),
+            "demo@example.com",
+            "a long ordinary password",
+        )
+        .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("app-specific"),
+        "no iCloud lecture for a non-Apple server:\n{}",
+        r.stderr
+    );
+    env.forget("demo@example.com");
+}

@@ -399,9 +399,10 @@ fn assert_relink_notification(n: &Shown, reason: RelinkReason, log: &BusLog) {
         reason.sentence(),
         n.body
     );
+    // "default" is the click on the body; "fix" is the "Fix now" button GNOME Shell and KDE show.
     assert_eq!(
         n.actions,
-        ["default", "Fix now", "later", "Later"],
+        ["default", "Fix now", "fix", "Fix now", "later", "Later"],
         "actions (key, label pairs): {n:#?}"
     );
     assert!(n.id.is_some(), "dunst answered with an id:\n{}", log.raw);

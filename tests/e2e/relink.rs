@@ -499,6 +499,35 @@ async fn fourth_verification_within_15_minutes_is_refused_locally() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn only_refusals_count_towards_the_limit_and_a_password_that_works_resets_it() {
+    if !e2e::keychain_or_skip() {
+        return;
+    }
+    let sim = default_sim().await;
+    let env = paused_account(&sim).await;
+    // One "Try again" and one paste of the old password: two refusals.
+    assert_eq!(sync(&env, &["--retry-auth"]).await.code, 3);
+    assert_eq!(relink(&env, WRONG).await.code, 3);
+    // A check that gets no answer from Apple (the server is down) is not a refusal.
+    sim.set_scenario(Scenario::ServerError { status: 503 });
+    let r = relink(&env, NEW).await;
+    assert_ne!(r.code, 0, "{}", show(&r));
+    sim.set_scenario(Scenario::Normal);
+    // The right password: accepted (the third check), and the count starts again.
+    let r = relink(&env, NEW).await;
+    assert_eq!(r.code, 0, "{}", show(&r));
+    // Apple revokes that one too, later the same quarter hour: the new password must not be blocked.
+    let newer = "wxyz-abcd-efgh-ijkl";
+    sim.set_password(newer);
+    assert_eq!(sync(&env, &[]).await.code, 3);
+    sim.reset_stats();
+    let r = relink(&env, newer).await;
+    assert_eq!(r.code, 0, "a success reset the limit: {}", show(&r));
+    assert_eq!(account(&env).await["state"], "active");
+    env.forget(ID);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn sync_retry_auth_sends_one_verification_and_resumes_when_accepted() {
     if !e2e::keychain_or_skip() {
         return;

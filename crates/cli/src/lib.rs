@@ -270,13 +270,16 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         } => {
             let c = open(&cli, cli.data_dir.clone())?;
             let secret = read_password(*password_stdin)?;
-            if !asp::looks_like_asp(&asp::normalize(secret.expose())) {
-                eprintln!("warning: this does not look like an app-specific password (abcd-efgh-ijkl-mnop). iCloud rejects the Apple ID password itself; make one at https://account.apple.com → Sign-In and Security → App-Specific Passwords.");
-            }
             let server = cli
                 .server_url
                 .clone()
                 .unwrap_or_else(|| DEFAULT_SERVER_URL.into());
+            // Only Apple's servers want an app-specific password; other servers take their own.
+            if asp::is_apple_server(&server)
+                && !asp::looks_like_asp(&asp::normalize(secret.expose()))
+            {
+                eprintln!("warning: this does not look like an app-specific password (abcd-efgh-ijkl-mnop). iCloud rejects the Apple ID password itself; make one at https://account.apple.com → Sign-In and Security → App-Specific Passwords.");
+            }
             let report = c.link(apple_id, &server, secret).await?;
             if !cli.json {
                 println!(
@@ -301,7 +304,12 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             let c = open(&cli, cli.data_dir.clone())?;
             let secret = read_password(*password_stdin)?;
             let normalized = asp::normalize(secret.expose());
-            if !asp::looks_like_asp(&normalized) {
+            let apple = c
+                .status()?
+                .accounts
+                .iter()
+                .any(|a| a.apple_id == *apple_id && asp::is_apple_server(&a.server_url));
+            if apple && !asp::looks_like_asp(&normalized) {
                 eprintln!("warning: this does not look like an app-specific password (abcd-efgh-ijkl-mnop); trying it anyway.");
             }
             let report = c.relink(apple_id, secret, progress_fn(cli.json)).await?;

@@ -379,8 +379,11 @@ impl Connector {
     }
 
     /// One verification request (PROPFIND current-user-principal on the configured server) with
-    /// `secret`, within the limit of 3 per account per 15 minutes, counted in the cache so it holds
-    /// across processes. On rejection the account is (again) `needs_relink`, with the reason for this
+    /// `secret`, within the limit of 3 *failed* checks per account per 15 minutes, counted in the cache
+    /// so it holds across processes. Apple locks an Apple ID after repeated failures, so only a
+    /// rejection counts: a check that is accepted clears the count, and one that gets no answer from
+    /// Apple (network, server error) is not counted. The attempt is recorded before the request, so a
+    /// process killed mid-check still counts it. On rejection the account is (again) `needs_relink`, with the reason for this
     /// secret; `stored` says whether `secret` is the one already in the keychain.
     async fn verify(
         &self,
@@ -400,6 +403,7 @@ impl Connector {
                 return Err(Error::VerificationLimit {
                     apple_id: acc.apple_id.clone(),
                     until: clock::rfc3339(until),
+                    when: clock::local_wait(until, now),
                 });
             }
             c.record_verification_attempt(acc.id, now)?;
@@ -419,7 +423,10 @@ impl Connector {
             .await;
         let c = lock(&self.cache);
         match outcome {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                c.clear_verification_attempts(acc.id)?;
+                Ok(())
+            }
             Err(Error::Rejected { .. }) => {
                 let looks = asp::looks_like_asp(secret.expose());
                 let reason = if stored {
@@ -450,6 +457,7 @@ impl Connector {
                 })
             }
             Err(e) => {
+                c.forget_verification_attempt(acc.id, now)?;
                 c.set_state(
                     acc.id,
                     previous_state.as_str(),

@@ -24,12 +24,14 @@ pub enum Error {
         reason: String,
     },
     /// Too many verification attempts; refused locally, nothing sent.
-    #[error("too many password checks for {apple_id} (at most 3 in 15 minutes, to protect the Apple ID from a lockout); try again after {until}")]
+    #[error("Apple refused the password for {apple_id} three times in 15 minutes; to keep Apple from locking the Apple ID, the next check waits: try again after {when}")]
     VerificationLimit {
         /// The account.
         apple_id: String,
         /// RFC 3339 time when the next attempt is possible.
         until: String,
+        /// The same in the person's local time with the wait, e.g. "19:22 (in 14 minutes)".
+        when: String,
     },
     /// The account is backing off after throttling; nothing sent.
     #[error(

@@ -142,7 +142,13 @@ pub fn decide(rec: &NotifyRecord, health: &Health, apple_id: &str, now: i64) -> 
                 spec: NotificationSpec {
                     summary: RELINK_SUMMARY.into(),
                     body: format!("{} ({apple_id})", reason.sentence()),
-                    actions: vec![("default", "Fix now"), ("later", "Later")],
+                    // "default" is a click on the body (GNOME Shell and KDE show no button for it):
+                    // "Fix now" is also a button of its own.
+                    actions: vec![
+                        ("default", "Fix now"),
+                        ("fix", "Fix now"),
+                        ("later", "Later"),
+                    ],
                     replaces: rec.id,
                 },
             }
@@ -374,7 +380,7 @@ fn xml_escape(s: &str) -> String {
 }
 
 /// The toast XML (Windows' ToastGeneric schema) of a notification: the body click is the `default`
-/// action, and every action — "Fix now" included — is also a button, each opening its
+/// action, and every other action ("Fix now", "Later") is a button, each opening its
 /// [`activation_uri`].
 pub fn toast_xml(account: &str, spec: &NotificationSpec) -> String {
     let launch = spec
@@ -394,9 +400,14 @@ pub fn toast_xml(account: &str, spec: &NotificationSpec) -> String {
         xml_escape(&for_display(&spec.summary)),
         xml_escape(&for_display_lines(&spec.body))
     ));
-    if !spec.actions.is_empty() {
+    let buttons: Vec<_> = spec
+        .actions
+        .iter()
+        .filter(|(k, _)| *k != "default")
+        .collect();
+    if !buttons.is_empty() {
         xml.push_str("<actions>");
-        for (key, label) in &spec.actions {
+        for (key, label) in buttons {
             xml.push_str(&format!(
                 "<action content=\"{}\" activationType=\"protocol\" arguments=\"{}\"/>",
                 xml_escape(label),
@@ -426,8 +437,14 @@ mod tests {
         assert_eq!(spec.summary, RELINK_SUMMARY);
         assert_eq!(
             spec.actions,
-            vec![("default", "Fix now"), ("later", "Later")]
+            vec![
+                ("default", "Fix now"),
+                ("fix", "Fix now"),
+                ("later", "Later")
+            ]
         );
+        assert_eq!(UserAction::from_key("fix"), UserAction::FixNow);
+        assert_eq!(UserAction::from_key("default"), UserAction::FixNow);
         assert!(spec.body.contains("revokes every app-specific password"));
         let rec = NotifyRecord {
             kind: Some("needs_relink".into()),
@@ -459,9 +476,11 @@ mod tests {
         assert!(xml.starts_with(&format!(
             "<toast activationType=\"protocol\" launch=\"{fix_attr}\">"
         )));
+        let fix_button = activation_uri("fix", who).replace('&', "&amp;");
         assert!(xml.contains(&format!(
-            "<action content=\"Fix now\" activationType=\"protocol\" arguments=\"{fix_attr}\"/>"
+            "<action content=\"Fix now\" activationType=\"protocol\" arguments=\"{fix_button}\"/>"
         )));
+        assert_eq!(xml.matches("<action ").count(), 2, "{xml}");
         assert!(xml.contains("<action content=\"Later\" activationType=\"protocol\" arguments=\"calendar-connector:notification?action=later&amp;account="));
         assert_eq!(
             parse_activation_uri(&fix),

@@ -486,6 +486,25 @@ impl Cache {
         Ok(())
     }
 
+    /// Forgets one recorded attempt (a check that ended without Apple's answer is no failure).
+    pub fn forget_verification_attempt(&self, id: i64, at: i64) -> Result<(), CacheError> {
+        self.conn.execute(
+            "DELETE FROM verification_attempts WHERE rowid = \
+             (SELECT rowid FROM verification_attempts WHERE account_id = ?1 AND at = ?2 LIMIT 1)",
+            params![id, at],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets every recorded attempt of an account: a password that worked resets the count.
+    pub fn clear_verification_attempts(&self, id: i64) -> Result<(), CacheError> {
+        self.conn.execute(
+            "DELETE FROM verification_attempts WHERE account_id = ?1",
+            params![id],
+        )?;
+        Ok(())
+    }
+
     /// The notification record of an account.
     pub fn notify_record(&self, id: i64) -> Result<crate::notify::NotifyRecord, CacheError> {
         Ok(self

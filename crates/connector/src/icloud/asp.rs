@@ -16,6 +16,23 @@ pub fn normalize(input: &str) -> String {
     t.to_owned()
 }
 
+/// Whether `server_url` is Apple's (icloud.com, icloud.com.cn, apple.com): only there is a password
+/// that lacks the app-specific shape worth a warning. Radicale, Xandikos or a company server take the
+/// account's own password.
+pub fn is_apple_server(server_url: &str) -> bool {
+    let Ok(u) = url::Url::parse(server_url) else {
+        return false;
+    };
+    let host = u
+        .host_str()
+        .unwrap_or("")
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    ["icloud.com", "icloud.com.cn", "apple.com"]
+        .iter()
+        .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+}
+
 /// Whether the (normalised) secret has the `abcd-efgh-ijkl-mnop` shape.
 pub fn looks_like_asp(secret: &str) -> bool {
     let b = secret.as_bytes();
@@ -32,6 +49,16 @@ pub fn looks_like_asp(secret: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_apple_servers_are_apple_servers() {
+        assert!(is_apple_server("https://caldav.icloud.com/"));
+        assert!(is_apple_server("https://p62-caldav.icloud.com:443/1/"));
+        assert!(is_apple_server("https://caldav.icloud.com.cn/"));
+        assert!(!is_apple_server("https://icloud.com.evil.net/"));
+        assert!(!is_apple_server("http://127.0.0.1:5232/"));
+        assert!(!is_apple_server("https://dav.example.org/"));
+    }
 
     #[test]
     fn icloud_4_2_bare_letters_get_hyphens_and_lowercase() {
