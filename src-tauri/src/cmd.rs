@@ -135,7 +135,8 @@ pub async fn check_password(input: String) -> CmdResult<PasswordCheck> {
 }
 
 /// Links a real account (verifying the password with one request), then runs the first sync with
-/// progress events. Linking a real account ends the demo.
+/// progress events. A link that succeeds ends the demo; one that fails changes nothing that existed
+/// before it (the demo keeps running).
 #[tauri::command]
 pub async fn link_account<R: Runtime>(
     app: AppHandle<R>,
@@ -144,7 +145,6 @@ pub async fn link_account<R: Runtime>(
     password: String,
     server_url: Option<String>,
 ) -> CmdResult<LinkReport> {
-    stop_demo_inner(&app, &state).await;
     let server = match (&state.policy.server_url, server_url) {
         (Some(p), _) => p.clone(),
         (None, Some(s)) if !s.trim().is_empty() => s,
@@ -154,6 +154,7 @@ pub async fn link_account<R: Runtime>(
         .main
         .link(&apple_id, &server, Secret::new(password))
         .await?;
+    stop_demo_inner(&app, &state).await;
     changed(&app);
     let (_, errors) = state
         .main

@@ -278,6 +278,29 @@ fn every_command_is_registered_and_allowed_in_the_main_window_capability() {
 }
 
 #[test]
+fn a_failed_link_of_another_account_leaves_the_demo_running() {
+    if !keychain_available() {
+        eprintln!("skipped: no usable keychain");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let h = harness(dir.path(), Policy::default());
+    h.ok("start_demo", json!({}));
+    let before = h.ok("get_state", json!({}));
+    assert_eq!(before["demo"], json!(true));
+    // Nothing listens on port 9: the link fails.
+    let e = h.err(
+        "link_account",
+        json!({"appleId": "someone@example.com", "password": "abcd-efgh-ijkl-mnop", "serverUrl": "http://127.0.0.1:9/"}),
+    );
+    assert_eq!(e["code"], json!("unreachable"), "{e}");
+    let after = h.ok("get_state", json!({}));
+    assert_eq!(after["demo"], json!(true), "the demo still runs: {after}");
+    assert_eq!(after["accounts"], before["accounts"], "nothing changed");
+    h.ok("stop_demo", json!({}));
+}
+
+#[test]
 fn demo_links_syncs_then_a_revocation_needs_relink_and_relink_keeps_every_event() {
     if !keychain_available() {
         eprintln!("skipped: no usable keychain");

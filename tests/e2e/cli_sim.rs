@@ -583,6 +583,11 @@ async fn bad_input_gets_a_clear_error_and_the_right_exit_code() {
         .await;
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert!(r.stderr.contains("connection refused"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("Can't reach the server") && r.stderr.contains("nothing was changed"),
+        "what happened and what to do, in words: {}",
+        r.stderr
+    );
     // Unknown host → unreachable (4), names the host.
     let r = env.link("https://no-such-host.invalid/", "a@b.c", PW).await;
     assert_eq!(r.code, 4, "{}", r.stderr);
@@ -615,6 +620,11 @@ async fn bad_input_gets_a_clear_error_and_the_right_exit_code() {
         .await;
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stderr.contains("account.apple.com"), "{}", r.stderr);
+    // Nothing is linked yet: no "relink", no "paused", no internal reason code.
+    assert!(r.stderr.contains("nothing was linked"), "{}", r.stderr);
+    for wrong in ["relink", "paused", "password_rejected", "(app_specific"] {
+        assert!(!r.stderr.contains(wrong), "{wrong:?} in: {}", r.stderr);
+    }
     assert!(env.status().await["accounts"]
         .as_array()
         .unwrap()

@@ -254,10 +254,10 @@ impl Connector {
         let found = match discovery::discover(&session, &server).await {
             Ok(f) => f,
             Err(Error::Rejected { .. }) => {
-                let reason = RelinkReason::from_context(looks, false);
-                return Err(Error::NeedsRelink {
+                return Err(Error::LinkRefused {
                     apple_id,
-                    reason: reason.as_str().into(),
+                    apple: asp::is_apple_server(server_url),
+                    looks_like_asp: looks,
                 });
             }
             Err(e) => return Err(e),

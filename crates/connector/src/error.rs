@@ -15,8 +15,18 @@ pub enum Error {
         /// The account.
         apple_id: String,
     },
+    /// The server refused the password of an account being linked: nothing was linked or stored.
+    #[error("{}", link_refused_text(apple_id, *apple, *looks_like_asp))]
+    LinkRefused {
+        /// The account.
+        apple_id: String,
+        /// The server is Apple's.
+        apple: bool,
+        /// The password has the shape of an app-specific password.
+        looks_like_asp: bool,
+    },
     /// The account is paused until the person relinks; nothing was sent.
-    #[error("{apple_id} needs a new app-specific password ({reason}); syncing is paused and nothing more is sent to the server until you relink")]
+    #[error("syncing {apple_id} is paused until you relink: nothing more is sent to the server")]
     NeedsRelink {
         /// The account.
         apple_id: String,
@@ -90,7 +100,7 @@ impl Error {
     /// Stable machine-readable kind (status JSON, IPC `code`).
     pub fn kind(&self) -> &'static str {
         match self {
-            Error::Rejected { .. } => "rejected",
+            Error::Rejected { .. } | Error::LinkRefused { .. } => "rejected",
             Error::NeedsRelink { .. } => "needs_relink",
             Error::VerificationLimit { .. } => "verification_limit",
             Error::BackingOff { .. } => "backing_off",
@@ -113,6 +123,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Rejected { .. }
+            | Error::LinkRefused { .. }
             | Error::NeedsRelink { .. }
             | Error::VerificationLimit { .. } => 3,
             Error::Throttled { .. }
@@ -133,3 +144,24 @@ impl From<rusqlite::Error> for Error {
 
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What a refused first link says: nothing was linked, and what to do, by what was typed and where.
+fn link_refused_text(apple_id: &str, apple: bool, looks_like_asp: bool) -> String {
+    const WHERE: &str = "https://account.apple.com (Sign-In and Security → App-Specific Passwords)";
+    match (apple, looks_like_asp) {
+        (true, false) => format!(
+            "Apple did not accept this password for {apple_id}, so nothing was linked. iCloud \
+             calendars need an app-specific password, not the Apple ID password: make one at {WHERE} \
+             and use it here."
+        ),
+        (true, true) => format!(
+            "Apple did not accept this app-specific password for {apple_id}, so nothing was linked. \
+             Check that the Apple ID is right and that the password was copied completely; if in \
+             doubt, make a new one at {WHERE}."
+        ),
+        (false, _) => format!(
+            "The server did not accept this user name and password for {apple_id}, so nothing was \
+             linked. Check both and try again (for iCloud, use an app-specific password from {WHERE})."
+        ),
+    }
+}

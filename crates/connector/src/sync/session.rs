@@ -126,9 +126,13 @@ impl Session {
 /// Maps a transport failure to the engine's error.
 pub fn transport_error(e: TransportError) -> Error {
     match e {
-        TransportError::Connect { .. } | TransportError::Timeout { .. } => {
-            Error::Unreachable(e.to_string())
+        TransportError::Connect { url_host, message } => {
+            Error::Unreachable(connect_failure(&url_host, &message))
         }
+        TransportError::Timeout { url_host } => Error::Unreachable(format!(
+            "{url_host} did not answer in time. Check your internet connection; nothing was \
+             changed, and the next sync tries again."
+        )),
         TransportError::Body { .. } => Error::Transient(format!(
             "the server's answer was cut off ({e}); nothing was changed, the next sync retries"
         )),
@@ -137,6 +141,33 @@ pub fn transport_error(e: TransportError) -> Error {
         | TransportError::InsecureScheme { .. }
         | TransportError::TooManyRedirects => Error::Redirected(e.to_string()),
         other => Error::Protocol(other.to_string()),
+    }
+}
+
+/// A failed connection in words: what happened, and what to do. The cause stays in the sentence
+/// (plain words first, the technical detail after), never an internal code.
+fn connect_failure(host: &str, message: &str) -> String {
+    let m = message.to_ascii_lowercase();
+    if m.contains("connection refused") {
+        format!(
+            "Can't reach the server at {host}: nothing answered there (connection refused). Check \
+             the server address and your internet connection; nothing was changed."
+        )
+    } else if m.starts_with("dns error") {
+        format!(
+            "Can't find the server {host}: that name could not be looked up. Check the address and \
+             your internet connection; nothing was changed."
+        )
+    } else if m.contains("tls") || m.contains("certificate") {
+        format!(
+            "Can't connect securely to {host}: the TLS handshake failed ({message}). The server's \
+             certificate is not trusted, or it does not speak https on that port; nothing was sent."
+        )
+    } else {
+        format!(
+            "Can't reach the server at {host} ({message}). Check your internet connection; nothing \
+             was changed."
+        )
     }
 }
 
