@@ -283,10 +283,15 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             let report = c.link(apple_id, &server, secret).await?;
             if !cli.json {
                 println!(
-                    "Linked {} — {} calendar(s): {}",
-                    report.apple_id,
+                    "Linked {} — {} {}: {}",
+                    connector::text::for_display(&report.apple_id),
                     report.calendars.len(),
-                    report.calendars.join(", ")
+                    if report.calendars.len() == 1 {
+                        "calendar"
+                    } else {
+                        "calendars"
+                    },
+                    connector::text::for_display(&report.calendars.join(", "))
                 );
             }
             if *no_sync {

@@ -10,6 +10,17 @@ use connector::sync::{Progress, ProgressFn};
 use connector::text::{for_display as shown, for_display_lines};
 use connector::{EventOut, SyncReport};
 
+/// "1 event", "2 events".
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `s` padded with spaces to `width` terminal columns (by display width: CJK and emoji take two).
+fn pad(s: &str, width: usize) -> String {
+    let w = unicode_width::UnicodeWidthStr::width(s);
+    format!("{s}{}", " ".repeat(width.saturating_sub(w)))
+}
+
 /// A progress printer: an indicatif bar per calendar on a terminal, plain lines otherwise.
 pub fn progress_printer(tty: bool) -> ProgressFn {
     if tty {
@@ -34,7 +45,11 @@ pub fn progress_printer(tty: bool) -> ProgressFn {
     } else {
         Arc::new(|p: Progress| match p {
             Progress::CalendarStarted { calendar, to_fetch } if to_fetch > 0 => {
-                eprintln!("{}: downloading {to_fetch} event(s)", shown(&calendar));
+                eprintln!(
+                    "{}: downloading {}",
+                    shown(&calendar),
+                    count(to_fetch, "event", "events")
+                );
             }
             Progress::CalendarDone { calendar, report } => {
                 eprintln!("{}: {}", shown(&calendar), calendar_line(&report));
@@ -69,12 +84,12 @@ pub fn sync_summary(r: &SyncReport) -> String {
     let fetched: usize = r.calendars.iter().map(|(_, c)| c.fetched).sum();
     let deleted: usize = r.calendars.iter().map(|(_, c)| c.deleted).sum();
     format!(
-        "Synced {}: {} calendar(s), {} downloaded, {} removed, {} request(s)",
+        "Synced {}: {}, {} downloaded, {} removed, {}",
         shown(&r.apple_id),
-        r.calendars.len(),
+        count(r.calendars.len(), "calendar", "calendars"),
         fetched,
         deleted,
-        r.requests
+        count(r.requests as usize, "request", "requests")
     )
 }
 
@@ -111,19 +126,36 @@ pub fn status_text(st: &StatusReport) -> String {
                 s.push_str(&format!("    {line}\n"));
             }
         }
+        let name_width = a
+            .calendars
+            .iter()
+            .map(|c| unicode_width::UnicodeWidthStr::width(shown(&c.display_name).as_ref()))
+            .max()
+            .unwrap_or(0)
+            .clamp(12, 40);
         for c in &a.calendars {
             s.push_str(&format!(
-                "  {:<24} {:>6} event(s){}{}\n",
-                shown(&c.display_name),
+                "  {} {:>6} {}{}{}\n",
+                pad(&shown(&c.display_name), name_width),
                 c.event_count,
+                if c.event_count == 1 {
+                    "event "
+                } else {
+                    "events"
+                },
                 if c.read_only { "  read-only" } else { "" },
                 if c.hidden { "  hidden" } else { "" }
             ));
         }
         if !a.quarantined.is_empty() {
             s.push_str(&format!(
-                "  {} event(s) could not be read and are kept aside (the rest synced):\n",
-                a.quarantined.len()
+                "  {} could not be read and {} kept aside (the rest synced):\n",
+                count(a.quarantined.len(), "event", "events"),
+                if a.quarantined.len() == 1 {
+                    "is"
+                } else {
+                    "are"
+                }
             ));
             for q in &a.quarantined {
                 s.push_str(&format!(
@@ -393,6 +425,53 @@ mod tests {
         let text = agenda_text(&evs, d("2026-12-01"), d("2026-12-02"));
         assert!(!text.contains("Thu  3 Dec"), "{text}");
         assert!(text.contains("Conference (day 1 of 3)"), "{text}");
+    }
+
+    #[test]
+    fn status_columns_align_by_display_width_with_emoji_and_cjk_names() {
+        let cal = |name: &str, n: u64| connector::config::CalendarStatus {
+            id: format!("/{name}/"),
+            display_name: name.into(),
+            color: None,
+            event_count: n,
+            read_only: false,
+            hidden: false,
+        };
+        let st = StatusReport {
+            accounts: vec![connector::config::AccountStatus {
+                apple_id: "a@b.c".into(),
+                server_url: "https://caldav.icloud.com/".into(),
+                state: "active".into(),
+                icloud_app_specific_password_required: false,
+                relink_reason: None,
+                guidance: None,
+                last_successful_sync: None,
+                last_error: None,
+                next_attempt_at: None,
+                calendars: vec![
+                    cal("Home", 1),
+                    cal("家族の予定", 12),
+                    cal("🎉 Parties", 300),
+                ],
+                quarantined: vec![],
+            }],
+        };
+        let text = status_text(&st);
+        let rows: Vec<&str> = text.lines().filter(|l| l.contains("event")).collect();
+        assert_eq!(rows.len(), 3, "{text}");
+        // The count column ends at the same terminal column on every row.
+        let ends: Vec<usize> = rows
+            .iter()
+            .map(|r| {
+                let at = r.find(" event").unwrap();
+                unicode_width::UnicodeWidthStr::width(&r[..at])
+            })
+            .collect();
+        assert!(ends.windows(2).all(|w| w[0] == w[1]), "{text}");
+        assert!(
+            rows[0].contains(" 1 event ") && rows[1].contains("12 events"),
+            "{text}"
+        );
     }
 
     #[test]
