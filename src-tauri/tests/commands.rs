@@ -69,6 +69,14 @@ impl Harness {
     }
 }
 
+/// The demo account lives in one keychain namespace (`calendar-connector-demo`): tests that start a
+/// demo take turns, or one test's stop_demo would delete the other's password.
+static DEMO: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn demo_turn() -> std::sync::MutexGuard<'static, ()> {
+    DEMO.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn keychain_available() -> bool {
     let ok = connector::credentials::CredentialStore::check_available().is_ok();
     if !ok && std::env::var_os("REQUIRE_KEYCHAIN").is_some_and(|v| v == "1") {
@@ -283,6 +291,7 @@ fn a_failed_link_of_another_account_leaves_the_demo_running() {
         eprintln!("skipped: no usable keychain");
         return;
     }
+    let _turn = demo_turn();
     let dir = tempfile::tempdir().unwrap();
     let h = harness(dir.path(), Policy::default());
     h.ok("start_demo", json!({}));
@@ -301,11 +310,51 @@ fn a_failed_link_of_another_account_leaves_the_demo_running() {
 }
 
 #[test]
+fn try_again_says_how_many_checks_are_left_and_then_when_the_next_is_allowed() {
+    if !keychain_available() {
+        eprintln!("skipped: no usable keychain");
+        return;
+    }
+    let _turn = demo_turn();
+    let dir = tempfile::tempdir().unwrap();
+    let h = harness(dir.path(), Policy::default());
+    h.ok("start_demo", json!({}));
+    h.ok("simulate_revocation", json!({}));
+    let acc = |h: &Harness| h.ok("get_state", json!({}))["accounts"][0].clone();
+    let a = acc(&h);
+    let apple_id = a["apple_id"].as_str().unwrap().to_owned();
+    assert_eq!(a["password_checks_left"], json!(3), "{a:#}");
+    assert!(a["next_password_check_at"].is_null());
+    for left in [2, 1, 0] {
+        let e = h.err("retry_auth", json!({"appleId": apple_id}));
+        assert_eq!(e["code"], json!("needs_relink"), "{e}");
+        assert_eq!(acc(&h)["password_checks_left"], json!(left));
+    }
+    let a = acc(&h);
+    let at = chrono::DateTime::parse_from_rfc3339(a["next_password_check_at"].as_str().unwrap())
+        .unwrap();
+    let wait = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    assert!(wait > chrono::Duration::minutes(14) && wait <= chrono::Duration::minutes(15));
+    // The fourth is refused locally, in words with the local time and the minutes left.
+    let e = h.err("retry_auth", json!({"appleId": apple_id}));
+    assert_eq!(e["code"], json!("verification_limit"), "{e}");
+    let msg = e["message"].as_str().unwrap();
+    assert!(
+        msg.contains("(in 15 minutes)") || msg.contains("(in 14 minutes)"),
+        "{msg}"
+    );
+    let utc = a["next_password_check_at"].as_str().unwrap();
+    assert!(!msg.contains(utc), "local time, not UTC: {msg}");
+    h.ok("stop_demo", json!({}));
+}
+
+#[test]
 fn demo_links_syncs_then_a_revocation_needs_relink_and_relink_keeps_every_event() {
     if !keychain_available() {
         eprintln!("skipped: no usable keychain");
         return;
     }
+    let _turn = demo_turn();
     let dir = tempfile::tempdir().unwrap();
     let h = harness(dir.path(), Policy::default());
     let link = h.ok("start_demo", json!({}));

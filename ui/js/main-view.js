@@ -25,6 +25,7 @@ const REASON_TITLES = {
 
 let handlers = { openRelink: () => {}, openLink: () => {} };
 let bannerAccount = null;
+let checksTimer = null;
 let tracker = null;
 let hideTimer = null;
 let manualSync = false;
@@ -69,9 +70,51 @@ function renderBanner(state) {
   const sentence = firstSentence(acc.guidance) || REASON_TITLES[acc.relink_reason] || 'Apple no longer accepts the saved password.';
   $('#banner-relink-text').textContent =
     `${sentence} Your calendars stay available offline; nothing is sent to Apple until you fix it.`;
+  renderChecks(acc);
   const wasHidden = banner.hidden;
   banner.hidden = false;
   if (wasHidden) announce(`Sync is paused for ${acc.apple_id}. ${sentence}`);
+}
+
+/** Minutes and seconds until `ms`: "14:05". */
+function countdown(ms) {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/**
+ * "Try again" asks Apple once with the saved password: say so before the click, with the checks left;
+ * when none is left (Apple locks an Apple ID after repeated refusals), disable it and count down to
+ * the local time it unlocks.
+ */
+function renderChecks(acc) {
+  clearInterval(checksTimer);
+  checksTimer = null;
+  const note = $('#banner-relink-checks');
+  const btn = $('#btn-try-again');
+  const left = acc.password_checks_left ?? 3;
+  if (left > 0) {
+    btn.disabled = false;
+    btn.removeAttribute('aria-describedby');
+    note.textContent = `“Try again” checks the saved password with Apple once and uses one of the ${plural(left, 'check', 'checks')} left; after 3 refusals in 15 minutes the next check waits, so Apple does not lock the Apple ID.`;
+    return;
+  }
+  const at = Date.parse(acc.next_password_check_at || '');
+  btn.disabled = true;
+  btn.setAttribute('aria-describedby', 'banner-relink-checks');
+  const clock = Number.isNaN(at) ? '' : new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const tick = () => {
+    const ms = at - Date.now();
+    if (Number.isNaN(at) || ms <= 0) {
+      clearInterval(checksTimer);
+      checksTimer = null;
+      reload().catch(showError);
+      return;
+    }
+    note.textContent = `Apple refused the password 3 times in 15 minutes. To keep the Apple ID from being locked, “Try again” is possible again at ${clock} (in ${countdown(ms)}). “Fix now” with a new app-specific password also waits until then.`;
+  };
+  tick();
+  checksTimer = setInterval(tick, 1000);
 }
 
 function timeNode(prefix, iso, empty) {

@@ -149,13 +149,33 @@ async function verify() {
     showError(e);
     input.focus();
     input.select();
-    reload().catch(() => {});
+    await reload().catch(() => {});
+    if (e && e.code === 'verification_limit') holdVerifyUntilAllowed();
   } finally {
     verifying = false;
     progressBus.sink = null;
     restore();
     $('#btn-relink-cancel').disabled = false;
   }
+}
+
+/**
+ * After 3 refusals in 15 minutes the next check waits (so Apple does not lock the Apple ID): keep
+ * "Verify" disabled until the account's next allowed check, in the person's local time.
+ */
+function holdVerifyUntilAllowed() {
+  const acc = account(current);
+  const at = Date.parse((acc && acc.next_password_check_at) || '');
+  if (Number.isNaN(at) || at <= Date.now()) return;
+  const btn = $('#btn-relink-verify');
+  setTimeout(() => {
+    btn.disabled = true;
+    btn.title = `Possible again at ${new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`;
+  }, 0);
+  setTimeout(() => {
+    btn.disabled = false;
+    btn.title = '';
+  }, at - Date.now() + 500);
 }
 
 function showDone(report) {

@@ -448,6 +448,8 @@ mod tests {
                 last_successful_sync: None,
                 last_error: None,
                 next_attempt_at: None,
+                password_checks_left: 3,
+                next_password_check_at: None,
                 calendars: vec![
                     cal("Home", 1),
                     cal("家族の予定", 12),

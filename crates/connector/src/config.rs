@@ -67,6 +67,11 @@ pub struct AccountStatus {
     pub last_error: Option<String>,
     /// While backing off: the earliest next attempt (RFC 3339), else null.
     pub next_attempt_at: Option<String>,
+    /// Password checks with Apple still allowed now (of 3 refusals per 15 minutes; a check that
+    /// works resets it). "Try again" and a relink each use one.
+    pub password_checks_left: u32,
+    /// When no check is left: when the next one is allowed (RFC 3339), else null.
+    pub next_password_check_at: Option<String>,
     /// Calendars.
     pub calendars: Vec<CalendarStatus>,
     /// Quarantined objects.

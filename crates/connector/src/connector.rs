@@ -16,6 +16,12 @@ use crate::relink::{guidance, AccountState, RelinkReason};
 use crate::sync::session::{transport_error, Session};
 use crate::sync::{self, CalendarReport, ProgressFn};
 
+/// Password checks with Apple (verifications) refused within [`VERIFY_WINDOW_SECS`] that pause further
+/// checks: Apple locks an Apple ID after repeated failures.
+pub const VERIFY_MAX: usize = 3;
+/// The window of [`VERIFY_MAX`], in seconds.
+pub const VERIFY_WINDOW_SECS: i64 = 15 * 60;
+
 /// How to open a connector.
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
@@ -391,8 +397,8 @@ impl Connector {
         secret: &Secret,
         stored: bool,
     ) -> Result<()> {
-        const WINDOW: i64 = 15 * 60;
-        const MAX: usize = 3;
+        const WINDOW: i64 = VERIFY_WINDOW_SECS;
+        const MAX: usize = VERIFY_MAX;
         let now = clock::now_secs();
         let previous_state = AccountState::parse(&acc.state);
         {
@@ -719,6 +725,12 @@ impl Connector {
                 state = AccountState::Active; // a sync that was killed
             }
             let (next_attempt, _) = c.backoff(a.id)?;
+            let now = clock::now_secs();
+            let refusals = c.verification_attempts(a.id, now - VERIFY_WINDOW_SECS)?;
+            let checks_left = VERIFY_MAX.saturating_sub(refusals.len());
+            let next_check = (checks_left == 0)
+                .then(|| refusals[refusals.len() - VERIFY_MAX] + VERIFY_WINDOW_SECS)
+                .map(clock::rfc3339);
             let reason = a.relink_reason.as_deref().and_then(RelinkReason::parse);
             let needs = state == AccountState::NeedsRelink;
             let mut calendars = Vec::new();
@@ -750,6 +762,8 @@ impl Connector {
                 last_successful_sync: a.last_successful_sync.clone(),
                 last_error: a.last_error.clone(),
                 next_attempt_at: next_attempt.map(clock::rfc3339),
+                password_checks_left: u32::try_from(checks_left).unwrap_or(0),
+                next_password_check_at: next_check,
                 calendars,
                 quarantined: c.quarantined(a.id)?,
             });
