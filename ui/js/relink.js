@@ -1,7 +1,7 @@
 // The relink wizard: the reason in connector's words (the same guidance as the notification), the
 // steps, paste, one verification, then "Reconnected — nothing was lost" with the event counts.
 
-import { $, h, clear, showScreen, showPanel, showError, clearError, busy, announce } from './dom.js';
+import { $, h, clear, showScreen, showPanel, showError, clearError, busy, announce, currentScreen } from './dom.js';
 import { invoke } from './ipc.js';
 import { store, reload, account, eventCount } from './store.js';
 import { attachPasswordCheck, hidePassword } from './password.js';
@@ -70,6 +70,15 @@ function stepNode(text) {
 
 export async function openRelink(appleId) {
   if (verifying) return;
+  // Already open on the form for this account: keep what the person typed. A second open arrives
+  // for one "Fix now" (the window created for it asks at load and is told again 0.8 s later), and
+  // for a later click on the notification; resetting would erase a pasted password just before
+  // "Verify" (the race that made the desktop relink test time out now and then).
+  if (currentScreen() === 'relink-wizard' && !$('#relink-step-form').hidden
+      && (!appleId || appleId === current)) {
+    $('#relink-password').focus();
+    return;
+  }
   clearError();
   await reload().catch(() => {});
   const acc = account(appleId) || store.state.accounts.find((a) => a.state === 'needs_relink');
