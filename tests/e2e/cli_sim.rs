@@ -1,4 +1,4 @@
-//! The CLI against the iCloud simulator (ICLOUD.md §1–§3): discovery across the two hosts, first and
+//! The CLI against the iCloud simulator (docs/icloud.md §1–§3): discovery across the two hosts, first and
 //! incremental sync, token expiry, quarantine, failures mid-sync that must delete nothing, per-item
 //! 404s, kill -9 and resume, export. Every test runs in its own data dir and keychain namespace, with
 //! the real Secret Service (scripts/test.sh runs the suite inside a private gnome-keyring session).

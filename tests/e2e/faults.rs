@@ -175,7 +175,7 @@ fn next_attempt(a: &serde_json::Value) -> chrono::DateTime<chrono::Utc> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Throttling (DESIGN.md rule 7, ICLOUD.md §2.6)
+// Throttling (docs/design.md rule 7, docs/icloud.md §2.6)
 
 #[tokio::test(flavor = "multi_thread")]
 async fn throttle_503_with_retry_after_as_http_date_waits_until_then_and_converges() {
@@ -583,7 +583,7 @@ async fn calendar_disappearing_mid_sync_is_an_error_that_deletes_nothing_then_go
 }
 
 /// Regression for a found bug: a calendar missing from a single home PROPFIND used to lose every
-/// cached event in that pass. DESIGN.md rule 3: dropping it needs a second listing that agrees.
+/// cached event in that pass. docs/design.md rule 3: dropping it needs a second listing that agrees.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_calendar_missing_from_the_home_listing_is_dropped_only_after_a_second_listing_agrees() {
     if !e2e::keychain_or_skip() {

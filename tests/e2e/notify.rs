@@ -1,4 +1,4 @@
-//! `daemon` notifications on a real session bus with dunst (TESTING.md §3, DESIGN.md rule 6): one
+//! `daemon` notifications on a real session bus with dunst (TESTING.md §3, docs/design.md rule 6): one
 //! notification per account per problem with "Fix now" and "Later", no repeats on later ticks or
 //! restarts, re-raised (replacing itself) after a day, snoozed by "Later", withdrawn and confirmed after
 //! a relink, silent for transient failures; one daemon per data dir; SIGTERM ends it cleanly.

@@ -1,4 +1,4 @@
-//! The relink loop against the iCloud simulator (ICLOUD.md §2 and §4, DESIGN.md rules 1, 2 and 7):
+//! The relink loop against the iCloud simulator (docs/icloud.md §2 and §4, docs/design.md rules 1, 2 and 7):
 //! the first §2.1 401 pauses an account after exactly one request and nothing is sent with that password
 //! again; the reason comes from context; `relink` verifies with one request, replaces the keychain entry
 //! and resumes without refetching; verification attempts are capped at 3 per 15 minutes across
@@ -17,7 +17,7 @@ use icloud_sim::{RequestKind, Scenario, Sim, SimConfig};
 const ID: &str = "demo@example.com";
 /// The password the simulator accepts at first.
 const PW: &str = "abcd-efgh-ijkl-mnop";
-/// The replacement app-specific password (16 lowercase letters, ICLOUD.md §4.2).
+/// The replacement app-specific password (16 lowercase letters, docs/icloud.md §4.2).
 const NEW: &str = "qrst-uvwx-yzab-cdef";
 /// A well-formed password the simulator never accepts.
 const WRONG: &str = "wxyz-wxyz-wxyz-wxyz";
@@ -329,7 +329,7 @@ async fn relink_verifies_with_one_request_and_resumes_without_refetching() {
     let env = paused_account(&sim).await;
     let before = counts(&env.status().await);
     sim.reset_stats();
-    // Pasted with spaces, upper case, no hyphens and a newline (ICLOUD.md §4.2).
+    // Pasted with spaces, upper case, no hyphens and a newline (docs/icloud.md §4.2).
     let r = relink(&env, "  QRSTUVWXYZABCDEF\n").await;
     assert_eq!(r.code, 0, "{}", show(&r));
     let st = sim.stats();

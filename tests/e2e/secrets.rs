@@ -1,4 +1,4 @@
-//! Secrets and TLS (DESIGN.md rule 5): a canary password used through link, sync, rejection, relink,
+//! Secrets and TLS (docs/design.md rule 5): a canary password used through link, sync, rejection, relink,
 //! the daemon and export never appears in the data dir, logs, outputs, `--json`, process command lines
 //! or environments; HTTPS is required except for loopback; a self-signed certificate is refused with
 //! an error that says so.

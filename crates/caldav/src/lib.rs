@@ -3,7 +3,7 @@
 //! Requests are values: build one (e.g. [`ListCalendars`]), turn it into a [`DavRequest`] with
 //! `request()`, send it with [`Transport::execute`], and parse the [`RawResponse`] with the same value's
 //! `parse()`. The multistatus parser ([`parse_multistatus`]) tolerates the iCloud quirks documented in
-//! `ICLOUD.md`; each workaround is tagged `QUIRK(icloud §N.M)`.
+//! `docs/icloud.md`; each workaround is tagged `QUIRK(icloud §N.M)`.
 //!
 //! This crate knows the protocol only: nothing about accounts, keychains, caches or sync planning.
 #![warn(missing_docs)]

@@ -8,7 +8,7 @@ use crate::{body, expect_207, method_report, DavRequest, Depth, RawResponse, XML
 
 /// calendar-multiget for getetag + calendar-data of `hrefs`.
 ///
-/// Keep batches small (10–50, ICLOUD.md §3.3) and always check [`CalendarMultiget::missing`].
+/// Keep batches small (10–50, docs/icloud.md §3.3) and always check [`CalendarMultiget::missing`].
 #[derive(Debug, Clone)]
 pub struct CalendarMultiget {
     /// The collection holding the items.

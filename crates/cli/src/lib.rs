@@ -1,4 +1,4 @@
-//! The command-line interface of Calendar Connector, exactly the contract in DESIGN.md. The desktop
+//! The command-line interface of Calendar Connector, exactly the contract in docs/design.md. The desktop
 //! binary calls [`main_with_args`] when it is started with a subcommand, so
 //! `calendar-connector status --json` works from an installed package with no display.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
@@ -16,7 +16,7 @@ use connector::icloud::{asp, DEFAULT_SERVER_URL};
 use connector::sync::{Progress, ProgressFn};
 use connector::{Connector, Error, ExportFormat, OpenOptions, Secret};
 
-/// Exit codes (DESIGN.md).
+/// Exit codes (docs/design.md).
 pub mod exit {
     /// Success.
     pub const OK: i32 = 0;

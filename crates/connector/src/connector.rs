@@ -486,7 +486,7 @@ impl Connector {
         let store = CredentialStore::new(acc.keyring_service.clone());
         if AccountState::parse(&acc.state) == AccountState::NeedsRelink {
             if !retry_auth {
-                // DESIGN.md rule 1: zero requests with a rejected password, in every later run too.
+                // docs/design.md rule 1: zero requests with a rejected password, in every later run too.
                 return Err(Error::NeedsRelink {
                     apple_id: acc.apple_id,
                     reason: acc

@@ -1,7 +1,7 @@
 //! Credentials in the OS keychain (Secret Service, macOS Keychain, Windows Credential Manager) through
 //! `keyring`, and the [`Secret`] type that keeps a password out of logs, panics and serialised output.
 //!
-//! DESIGN.md rule 5: the password lives in the keychain and in memory only. There is no plaintext
+//! docs/design.md rule 5: the password lives in the keychain and in memory only. There is no plaintext
 //! fallback: without a usable keychain every operation fails with an error that says what is missing.
 
 use std::fmt;

@@ -64,7 +64,7 @@ pub enum Error {
     Throttled {
         /// 503 or 429.
         status: u16,
-        /// How long to wait at least (already floored and doubled per ICLOUD.md §2.6).
+        /// How long to wait at least (already floored and doubled per docs/icloud.md §2.6).
         retry_after: Option<Duration>,
     },
     /// Could not reach the server (DNS, refused, TLS, timeout).
@@ -119,7 +119,7 @@ impl Error {
         }
     }
 
-    /// Process exit code per DESIGN.md: 3 needs relink, 4 unreachable or throttled, 1 other.
+    /// Process exit code per docs/design.md: 3 needs relink, 4 unreachable or throttled, 1 other.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Rejected { .. }

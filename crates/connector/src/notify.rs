@@ -1,4 +1,4 @@
-//! Native notifications: rare and useful (DESIGN.md rule 6). The policy — one per account per problem,
+//! Native notifications: rare and useful (docs/design.md rule 6). The policy — one per account per problem,
 //! replacing itself, re-raised at most daily while unresolved, snoozed by "Later", withdrawn and
 //! confirmed when fixed, transient failures only after 24 h without a successful sync — is pure and
 //! lives in [`decide`]; the desktop is reached through the small [`Notifier`] trait, implemented with

@@ -1,5 +1,5 @@
 //! Account states, relink reasons and the guidance text — written once here and shown identically by
-//! the notification, `status`, the CLI and the desktop app (DESIGN.md "one vocabulary").
+//! the notification, `status`, the CLI and the desktop app (docs/design.md "one vocabulary").
 
 use serde::Serialize;
 
@@ -43,8 +43,8 @@ impl AccountState {
     }
 }
 
-/// Why a relink is needed. The 401 is identical in every case (ICLOUD.md §2.3); the reason comes from
-/// context (DESIGN.md rule 2).
+/// Why a relink is needed. The 401 is identical in every case (docs/icloud.md §2.3); the reason comes from
+/// context (docs/design.md rule 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RelinkReason {
@@ -103,7 +103,7 @@ impl RelinkReason {
     }
 }
 
-/// The steps to make a new app-specific password (ICLOUD.md §4.1, §4.2, §2.4).
+/// The steps to make a new app-specific password (docs/icloud.md §4.1, §4.2, §2.4).
 pub const STEPS: &str = "1. Open https://account.apple.com and sign in with your Apple ID.\n\
 2. Choose Sign-In and Security, then App-Specific Passwords.\n\
 3. Generate a new password, label it \"Calendar Connector\", and copy it (Apple shows it only once). It looks like abcd-efgh-ijkl-mnop: 16 lowercase letters in four groups.\n\

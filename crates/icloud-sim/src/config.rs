@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-/// The one component type a calendar holds (ICLOUD.md §1.6: never both).
+/// The one component type a calendar holds (docs/icloud.md §1.6: never both).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Component {
     /// An event calendar.

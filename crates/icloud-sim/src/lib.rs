@@ -1,6 +1,6 @@
 //! An iCloud-faithful CalDAV server on loopback, for tests and the app's demo mode.
 //!
-//! It speaks what `ICLOUD.md` (§1–§3) records about iCloud on the wire: discovery across a front and a
+//! It speaks what `docs/icloud.md` (§1–§3) records about iCloud on the wire: discovery across a front and a
 //! partition host, Apple's 401, sync-collection with the collection among its results, multiget with
 //! per-item 404s, '@' hrefs served as `%40`, and data that trips parsers. [`Scenario`]s switch on the
 //! failures a client must survive. Start one with [`Sim::start`]; the `icloud-sim` binary wraps it and adds

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// How the simulator misbehaves. Names follow ICLOUD.md sections.
+/// How the simulator misbehaves. Names follow docs/icloud.md sections.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub enum Scenario {
     /// Answer like iCloud on a good day.

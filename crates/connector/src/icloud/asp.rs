@@ -1,4 +1,4 @@
-//! The app-specific password format (ICLOUD.md §4.2): 16 lowercase letters in four hyphenated groups.
+//! The app-specific password format (docs/icloud.md §4.2): 16 lowercase letters in four hyphenated groups.
 //! Not documented by Apple, so it is normalised and warned about, never hard-blocked.
 
 /// Normalises what a person pasted: trims, lowercases, and re-inserts hyphens into 16 bare letters.

@@ -1,5 +1,5 @@
 //! The response classifier. Every response is classified before anything else reads it, so that a 401,
-//! a sign-in page or a throttle can never be mistaken for data (DESIGN.md rules 1, 3, 7).
+//! a sign-in page or a throttle can never be mistaken for data (docs/design.md rules 1, 3, 7).
 
 use std::time::Duration;
 

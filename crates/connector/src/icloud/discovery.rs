@@ -48,7 +48,7 @@ fn registrable(host: &str) -> String {
     }
 }
 
-/// DESIGN.md rule 5: credentials go only to the configured host and hosts discovery returned within the
+/// docs/design.md rule 5: credentials go only to the configured host and hosts discovery returned within the
 /// same trusted domain (both loopback, or the same registrable domain such as icloud.com).
 pub fn same_trust_domain(configured: &Url, other: &Url) -> bool {
     if is_loopback(configured) || is_loopback(other) {

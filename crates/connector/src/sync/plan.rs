@@ -1,5 +1,5 @@
 //! The planner: what to fetch and what to delete, from a listing and what the cache holds. Pure, so
-//! DESIGN.md rule 3 (a failed listing never deletes; mass drops need a second listing) is unit-tested.
+//! docs/design.md rule 3 (a failed listing never deletes; mass drops need a second listing) is unit-tested.
 
 use std::collections::{BTreeSet, HashMap};
 

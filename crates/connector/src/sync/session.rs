@@ -1,6 +1,6 @@
 //! One account's authenticated conversation with its server. Every response is classified here before
 //! anything else reads it, and the first 401 cancels every request of the account that is still in
-//! flight and refuses every later one (DESIGN.md rule 1).
+//! flight and refuses every later one (docs/design.md rule 1).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -102,7 +102,7 @@ impl Session {
         let class = classify(&resp, expect);
         match &class {
             Classification::Rejected { request_id } => {
-                // DESIGN.md rule 1: stop at the first 401, cancel the rest, no "double-check".
+                // docs/design.md rule 1: stop at the first 401, cancel the rest, no "double-check".
                 self.rejected.store(true, Ordering::SeqCst);
                 self.cancel.cancel();
                 tracing::warn!(

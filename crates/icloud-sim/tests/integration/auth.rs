@@ -1,4 +1,4 @@
-//! ICLOUD.md §2.1–§2.3: the one 401.
+//! docs/icloud.md §2.1–§2.3: the one 401.
 
 use crate::client::*;
 use icloud_sim::Scenario;

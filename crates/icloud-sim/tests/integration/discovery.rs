@@ -1,4 +1,4 @@
-//! ICLOUD.md §1: discovery across the front and the partition host.
+//! docs/icloud.md §1: discovery across the front and the partition host.
 
 use crate::client::*;
 

@@ -1,4 +1,4 @@
-//! ICLOUD.md §3.3 and §1.5: multiget, per-item 404s, '@' vs '%40'.
+//! docs/icloud.md §3.3 and §1.5: multiget, per-item 404s, '@' vs '%40'.
 
 use quick_xml::events::Event;
 use quick_xml::Reader;

@@ -1,4 +1,4 @@
-//! ICLOUD.md §3.1–§3.2: sync-collection.
+//! docs/icloud.md §3.1–§3.2: sync-collection.
 
 use std::collections::BTreeSet;
 
