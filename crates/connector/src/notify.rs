@@ -69,18 +69,9 @@ pub trait Notifier: Send + Sync {
     fn listen(&self, _account: &str, _id: u32) {}
 }
 
-/// The persisted notification state of one account.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct NotifyRecord {
-    /// `needs_relink` or `stale` while a notification is up.
-    pub kind: Option<String>,
-    /// Its id.
-    pub id: Option<u32>,
-    /// When it was last shown (unix seconds).
-    pub last_shown: Option<i64>,
-    /// "Later" until (unix seconds).
-    pub snoozed_until: Option<i64>,
-}
+/// The persisted notification state of one account (stored by the cache, which knows nothing else of
+/// notifications).
+pub use crate::cache::NotifyRecord;
 
 /// The account's health, as the policy sees it.
 #[derive(Debug, Clone, PartialEq)]

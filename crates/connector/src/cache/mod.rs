@@ -157,6 +157,20 @@ pub struct StoredObject {
     pub summary: ObjectSummary,
 }
 
+/// What the notification policy remembers of one account: the notification up now, when it was shown,
+/// and a "Later" snooze. The cache stores it; `crate::notify` decides with it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NotifyRecord {
+    /// `needs_relink` or `stale` while a notification is up.
+    pub kind: Option<String>,
+    /// Its id.
+    pub id: Option<u32>,
+    /// When it was last shown (unix seconds).
+    pub last_shown: Option<i64>,
+    /// "Later" until (unix seconds).
+    pub snoozed_until: Option<i64>,
+}
+
 /// An object that could not be understood.
 #[derive(Debug, Clone)]
 pub struct QuarantinedObject {
@@ -506,14 +520,14 @@ impl Cache {
     }
 
     /// The notification record of an account.
-    pub fn notify_record(&self, id: i64) -> Result<crate::notify::NotifyRecord, CacheError> {
+    pub fn notify_record(&self, id: i64) -> Result<NotifyRecord, CacheError> {
         Ok(self
             .conn
             .query_row(
                 "SELECT kind, notification_id, last_shown, snoozed_until FROM notifications WHERE account_id = ?1",
                 [id],
                 |r| {
-                    Ok(crate::notify::NotifyRecord {
+                    Ok(NotifyRecord {
                         kind: r.get(0)?,
                         id: r.get::<_, Option<i64>>(1)?.and_then(|v| u32::try_from(v).ok()),
                         last_shown: r.get(2)?,
@@ -526,11 +540,7 @@ impl Cache {
     }
 
     /// Stores the notification record of an account.
-    pub fn set_notify_record(
-        &self,
-        id: i64,
-        rec: &crate::notify::NotifyRecord,
-    ) -> Result<(), CacheError> {
+    pub fn set_notify_record(&self, id: i64, rec: &NotifyRecord) -> Result<(), CacheError> {
         self.conn.execute(
             "INSERT INTO notifications (account_id, kind, notification_id, last_shown, snoozed_until) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT(account_id) DO UPDATE SET kind = excluded.kind, notification_id = excluded.notification_id,

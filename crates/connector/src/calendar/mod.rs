@@ -261,7 +261,7 @@ fn todo_uid(
 // Series: a master with its overrides
 
 #[derive(Debug, Clone, Copy)]
-enum Dur {
+enum EventLength {
     /// All-day: whole days.
     Days(i64),
     /// Wall-clock duration added in the start zone.
@@ -270,11 +270,11 @@ enum Dur {
     Exact(TimeDelta),
 }
 
-impl Dur {
+impl EventLength {
     fn upper_bound(&self) -> TimeDelta {
         match self {
-            Dur::Days(d) => TimeDelta::days(*d),
-            Dur::Nominal(t) | Dur::Exact(t) => *t,
+            EventLength::Days(d) => TimeDelta::days(*d),
+            EventLength::Nominal(t) | EventLength::Exact(t) => *t,
         }
     }
 }
@@ -289,7 +289,7 @@ fn same_zone(a: &Zone, b: &Zone) -> bool {
     }
 }
 
-fn duration_of(ev: &EventComp, start: &When, local: chrono_tz::Tz) -> Dur {
+fn duration_of(ev: &EventComp, start: &When, local: chrono_tz::Tz) -> EventLength {
     match start {
         When::Date(sd) => {
             let days = if let Some(end) = &ev.end {
@@ -299,24 +299,30 @@ fn duration_of(ev: &EventComp, start: &When, local: chrono_tz::Tz) -> Dur {
             } else {
                 1
             };
-            Dur::Days(days.max(1))
+            EventLength::Days(days.max(1))
         }
         When::DateTime(sn, szone) => {
             let d = match &ev.end {
                 Some(When::DateTime(en, ezone)) if same_zone(szone, ezone) => {
-                    Dur::Nominal(*en - *sn)
+                    EventLength::Nominal(*en - *sn)
                 }
                 Some(When::DateTime(en, ezone)) => {
                     let s = szone.localize(*sn, local);
                     let e = ezone.localize(*en, local);
-                    Dur::Exact(e - s)
+                    EventLength::Exact(e - s)
                 }
-                Some(When::Date(ed)) => Dur::Nominal(ed.and_time(chrono::NaiveTime::MIN) - *sn),
-                None => Dur::Nominal(ev.duration.unwrap_or_default()),
+                Some(When::Date(ed)) => {
+                    EventLength::Nominal(ed.and_time(chrono::NaiveTime::MIN) - *sn)
+                }
+                None => EventLength::Nominal(ev.duration.unwrap_or_default()),
             };
             match d {
-                Dur::Nominal(t) if t < TimeDelta::zero() => Dur::Nominal(TimeDelta::zero()),
-                Dur::Exact(t) if t < TimeDelta::zero() => Dur::Exact(TimeDelta::zero()),
+                EventLength::Nominal(t) if t < TimeDelta::zero() => {
+                    EventLength::Nominal(TimeDelta::zero())
+                }
+                EventLength::Exact(t) if t < TimeDelta::zero() => {
+                    EventLength::Exact(TimeDelta::zero())
+                }
                 other => other,
             }
         }
@@ -325,20 +331,20 @@ fn duration_of(ev: &EventComp, start: &When, local: chrono_tz::Tz) -> Dur {
 
 /// A concrete instance before filtering.
 #[derive(Debug, Clone)]
-struct Inst {
+struct Instance {
     start: OccTime,
     end: OccTime,
 }
 
-fn make_inst(start: &When, dur: Dur, local: chrono_tz::Tz) -> Option<Inst> {
+fn make_instance(start: &When, dur: EventLength, local: chrono_tz::Tz) -> Option<Instance> {
     match start {
         When::Date(d) => {
             let days = match dur {
-                Dur::Days(n) => n,
+                EventLength::Days(n) => n,
                 _ => 1,
             };
             let end = d.checked_add_signed(TimeDelta::try_days(days)?)?;
-            Some(Inst {
+            Some(Instance {
                 start: OccTime::Date(*d),
                 end: OccTime::Date(end),
             })
@@ -346,13 +352,13 @@ fn make_inst(start: &When, dur: Dur, local: chrono_tz::Tz) -> Option<Inst> {
         When::DateTime(n, zone) => {
             let s = zone.localize(*n, local);
             let e = match dur {
-                Dur::Nominal(t) => zone.localize(n.checked_add_signed(t)?, local),
-                Dur::Exact(t) => s.checked_add_signed(t)?,
-                Dur::Days(d) => {
+                EventLength::Nominal(t) => zone.localize(n.checked_add_signed(t)?, local),
+                EventLength::Exact(t) => s.checked_add_signed(t)?,
+                EventLength::Days(d) => {
                     zone.localize(n.checked_add_signed(TimeDelta::try_days(d)?)?, local)
                 }
             };
-            Some(Inst {
+            Some(Instance {
                 start: OccTime::DateTime(s),
                 end: OccTime::DateTime(e),
             })
@@ -361,7 +367,7 @@ fn make_inst(start: &When, dur: Dur, local: chrono_tz::Tz) -> Option<Inst> {
 }
 
 /// Does the EXDATE / RECURRENCE-ID `key` name the instance starting at `inst`? (The reference
-/// for [`KeySet::matches`].)
+/// for [`InstanceKeys::matches`].)
 #[cfg(test)]
 fn key_matches(key: &When, inst: &OccTime, local: chrono_tz::Tz) -> bool {
     match (key, inst) {
@@ -376,7 +382,7 @@ fn key_matches(key: &When, inst: &OccTime, local: chrono_tz::Tz) -> bool {
 
 /// A set of EXDATE / RECURRENCE-ID keys answering [`key_matches`] for any of them in O(1), so
 /// thousands of EXDATEs or overrides do not make every candidate scan them all.
-struct KeySet {
+struct InstanceKeys {
     /// Dates of DATE keys: match a date or any date-time on that day.
     dates: std::collections::HashSet<NaiveDate>,
     /// Dates of DATE-TIME keys: match a DATE instance on that day.
@@ -385,9 +391,9 @@ struct KeySet {
     instants: std::collections::HashSet<i64>,
 }
 
-impl KeySet {
+impl InstanceKeys {
     fn new<'k>(keys: impl IntoIterator<Item = &'k When>, local: chrono_tz::Tz) -> Self {
-        let mut set = KeySet {
+        let mut set = InstanceKeys {
             dates: Default::default(),
             datetime_dates: Default::default(),
             instants: Default::default(),
@@ -437,7 +443,7 @@ fn render_occ(t: &OccTime) -> String {
     }
 }
 
-fn overlaps(inst: &Inst, from: i64, to: i64, local: chrono_tz::Tz) -> bool {
+fn overlaps(inst: &Instance, from: i64, to: i64, local: chrono_tz::Tz) -> bool {
     let s = inst.start.to_utc_sort_key(local);
     let e = inst.end.to_utc_sort_key(local);
     if e <= s {
@@ -516,7 +522,11 @@ fn override_start(ev: &EventComp) -> Option<&When> {
     ev.start.as_ref().or(ev.recurrence_id.as_ref())
 }
 
-fn override_inst(ev: &EventComp, master: Option<&EventComp>, local: chrono_tz::Tz) -> Option<Inst> {
+fn override_inst(
+    ev: &EventComp,
+    master: Option<&EventComp>,
+    local: chrono_tz::Tz,
+) -> Option<Instance> {
     let start = override_start(ev)?;
     let dur = if ev.end.is_some() || ev.duration.is_some() {
         duration_of(ev, start, local)
@@ -524,15 +534,15 @@ fn override_inst(ev: &EventComp, master: Option<&EventComp>, local: chrono_tz::T
         // Inherit the master's length.
         let md = duration_of(m.0, m.1, local);
         match (start, md) {
-            (When::Date(_), Dur::Days(d)) => Dur::Days(d),
-            (When::Date(_), _) => Dur::Days(1),
-            (When::DateTime(..), Dur::Days(d)) => Dur::Nominal(TimeDelta::days(d)),
+            (When::Date(_), EventLength::Days(d)) => EventLength::Days(d),
+            (When::Date(_), _) => EventLength::Days(1),
+            (When::DateTime(..), EventLength::Days(d)) => EventLength::Nominal(TimeDelta::days(d)),
             (When::DateTime(..), other) => other,
         }
     } else {
         duration_of(ev, start, local)
     };
-    make_inst(start, dur, local)
+    make_instance(start, dur, local)
 }
 
 // ---------------------------------------------------------------------------
@@ -583,8 +593,8 @@ fn occurrences_inner(
             .map(|(oi, _)| &obj.events[*oi])
             .collect();
 
-        let excluded = KeySet::new(&m.exdates, local);
-        let overridden = KeySet::new(
+        let excluded = InstanceKeys::new(&m.exdates, local);
+        let overridden = InstanceKeys::new(
             my_overrides.iter().filter_map(|o| o.recurrence_id.as_ref()),
             local,
         );
@@ -592,8 +602,8 @@ fn occurrences_inner(
         // Turn one candidate start (in the master's frame) into an occurrence
         // if it survives EXDATE / overrides and overlaps the window. Returns
         // `false` once the per-object cap is reached.
-        let handle = |w: &When, d: Option<Dur>, out: &mut Vec<Occurrence>| -> bool {
-            let Some(inst) = make_inst(w, d.unwrap_or(dur), local) else {
+        let handle = |w: &When, d: Option<EventLength>, out: &mut Vec<Occurrence>| -> bool {
+            let Some(inst) = make_instance(w, d.unwrap_or(dur), local) else {
                 return true;
             };
             if excluded.matches(&inst.start) || overridden.matches(&inst.start) {
@@ -650,8 +660,8 @@ fn occurrences_inner(
                     Some(duration_of(&fake, &rd.start, local))
                 }
                 (None, Some(d)) => Some(match w {
-                    When::Date(_) => Dur::Days(d.num_days().max(1)),
-                    When::DateTime(..) => Dur::Nominal(d),
+                    When::Date(_) => EventLength::Days(d.num_days().max(1)),
+                    When::DateTime(..) => EventLength::Nominal(d),
                 }),
                 (None, None) => None,
             };
@@ -773,7 +783,7 @@ fn summarize_inner(raw: &[u8]) -> Result<ObjectSummary, ParseError> {
     let mut lo: Option<i64> = None;
     let mut hi: Option<i64> = None;
     let mut unbounded = false;
-    let widen = |inst: &Inst, lo: &mut Option<i64>, hi: &mut Option<i64>| {
+    let widen = |inst: &Instance, lo: &mut Option<i64>, hi: &mut Option<i64>| {
         let floating = match &inst.start {
             OccTime::Date(_) => true,
             OccTime::DateTime(_) => false,
@@ -793,8 +803,8 @@ fn summarize_inner(raw: &[u8]) -> Result<ObjectSummary, ParseError> {
         };
         let floating = matches!(start, When::DateTime(_, Zone::Floating));
         let dur = duration_of(m, start, utc);
-        let push = |w: &When, d: Dur, lo: &mut Option<i64>, hi: &mut Option<i64>| {
-            if let Some(inst) = make_inst(w, d, utc) {
+        let push = |w: &When, d: EventLength, lo: &mut Option<i64>, hi: &mut Option<i64>| {
+            if let Some(inst) = make_instance(w, d, utc) {
                 widen(&inst, lo, hi);
                 if floating {
                     *lo = lo.map(|v| v - FLOATING_SLACK_SECS);
@@ -813,7 +823,7 @@ fn summarize_inner(raw: &[u8]) -> Result<ObjectSummary, ParseError> {
                     };
                     duration_of(&fake, &rd.start, utc)
                 }
-                (None, Some(d)) => Dur::Nominal(d),
+                (None, Some(d)) => EventLength::Nominal(d),
                 (None, None) => dur,
             };
             push(&w, d, &mut lo, &mut hi);
@@ -914,7 +924,7 @@ mod tests {
             When::DateTime(n(3, 9), Zone::Floating),
             When::DateTime(n(29, 2), berlin.clone()),
         ];
-        let set = KeySet::new(&keys, local);
+        let set = InstanceKeys::new(&keys, local);
         let mut insts = Vec::new();
         for day in 1..31 {
             insts.push(OccTime::Date(d(2026, 3, day)));

@@ -137,7 +137,7 @@ pub(crate) struct Expansion {
 }
 
 /// Rule with RFC defaults filled in from DTSTART.
-struct Effective<'a> {
+struct RuleWithDefaults<'a> {
     rule: &'a Rule,
     bymonth: Vec<u32>,
     bymonthday: Vec<i32>,
@@ -147,7 +147,7 @@ struct Effective<'a> {
     seconds: Vec<u32>,
 }
 
-impl<'a> Effective<'a> {
+impl<'a> RuleWithDefaults<'a> {
     fn new(rule: &'a Rule, dtstart: NaiveDateTime) -> Self {
         let mut bymonth = rule.bymonth.clone();
         let mut bymonthday = rule.bymonthday.clone();
@@ -185,7 +185,7 @@ impl<'a> Effective<'a> {
             v.sort_unstable();
             v.dedup();
         }
-        Effective {
+        RuleWithDefaults {
             rule,
             bymonth,
             bymonthday,
@@ -436,7 +436,7 @@ pub(crate) fn expand_with(
     budget: &mut u64,
     on_item: &mut dyn FnMut(NaiveDateTime) -> bool,
 ) -> bool {
-    let eff = Effective::new(rule, dtstart);
+    let eff = RuleWithDefaults::new(rule, dtstart);
     let in_range = |t: NaiveDateTime| range_start.is_none_or(|s| t >= s) && t < range_end;
     let interval = u64::from(rule.interval.max(1));
 
