@@ -9,15 +9,9 @@ use connector::{Connector, DaemonOptions};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio_util::sync::CancellationToken;
 
+use crate::events::{tray_state, TrayState, STATE_CHANGED};
 use crate::settings::Settings;
 use crate::state::{AppState, DaemonHandle};
-
-/// Event: something in the accounts' state changed (no payload); the UI calls `get_state` again.
-pub const STATE_CHANGED: &str = "state-changed";
-/// Event: a sync progress step (`connector::sync::Progress`).
-pub const SYNC_PROGRESS: &str = "sync-progress";
-/// Event: open the relink wizard of `{ appleId }`.
-pub const OPEN_RELINK: &str = "open-relink";
 
 /// Stands in for the desktop notifier when the person turned notifications off: nothing is shown, and
 /// the connector's records still say "handled", so turning them on again does not replay old ones.
@@ -84,32 +78,6 @@ pub async fn restart_daemons<R: Runtime>(app: &AppHandle<R>) {
             d.stop().await;
         }
         run.daemon = Some(spawn_daemon(app, run.conn.clone(), &settings));
-    }
-}
-
-/// Aggregate state for the tray.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TrayState {
-    /// Every account is fine (or there is none).
-    Ok,
-    /// A sync runs.
-    Syncing,
-    /// An account needs a relink.
-    NeedsRelink,
-}
-
-/// Aggregates a status report.
-pub fn tray_state(report: &connector::config::StatusReport) -> TrayState {
-    if report
-        .accounts
-        .iter()
-        .any(|a| a.icloud_app_specific_password_required)
-    {
-        TrayState::NeedsRelink
-    } else if report.accounts.iter().any(|a| a.state == "syncing") {
-        TrayState::Syncing
-    } else {
-        TrayState::Ok
     }
 }
 

@@ -11,14 +11,16 @@ use std::sync::Arc;
 use connector::config::AccountStatus;
 use connector::icloud::{asp, DEFAULT_SERVER_URL};
 use connector::relink::{guidance as guidance_text, RelinkReason};
-use connector::sync::{Progress, ProgressFn};
+
 use connector::{Connector, EventOut, ExportFormat, LinkReport, OpenOptions, Secret, SyncReport};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use tauri_plugin_opener::OpenerExt;
 
-use crate::background::{spawn_daemon, STATE_CHANGED, SYNC_PROGRESS};
+use crate::background::spawn_daemon;
 use crate::error::{CmdResult, IpcError};
+use crate::events::progress_fn;
+use crate::events::STATE_CHANGED;
 use crate::settings::{self, PolicyView, Settings, SettingsUpdate};
 use crate::state::{lock, AppState, DemoRun};
 
@@ -49,14 +51,6 @@ macro_rules! all_commands {
             $crate::cmd::open_url,
         ]
     };
-}
-
-/// Sends each progress step to the webview as `sync-progress`.
-pub fn progress_fn<R: Runtime>(app: &AppHandle<R>) -> ProgressFn {
-    let app = app.clone();
-    Arc::new(move |p: Progress| {
-        let _ = app.emit(SYNC_PROGRESS, &p);
-    })
 }
 
 fn changed<R: Runtime>(app: &AppHandle<R>) {

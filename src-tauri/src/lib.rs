@@ -10,6 +10,7 @@ pub mod background;
 pub mod cmd;
 pub mod diagnostics;
 pub mod error;
+pub mod events;
 pub mod settings;
 pub mod state;
 pub mod tray;

@@ -6,7 +6,7 @@ use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Manager, Runtime};
 
-use crate::background::TrayState;
+use crate::events::TrayState;
 use crate::state::{lock, AppState};
 
 const TRAY_ID: &str = "main";
@@ -56,7 +56,9 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
                 tauri::async_runtime::spawn(async move {
                     let state = app.state::<AppState>();
                     let conn = state.current().await;
-                    let (_, errors) = conn.sync(None, crate::cmd::progress_fn(&app), false).await;
+                    let (_, errors) = conn
+                        .sync(None, crate::events::progress_fn(&app), false)
+                        .await;
                     let mut paused = None;
                     for e in errors {
                         tracing::warn!("sync from the tray: {e}");

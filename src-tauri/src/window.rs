@@ -4,7 +4,7 @@
 use tauri::webview::PageLoadEvent;
 use tauri::{AppHandle, Emitter, Manager, Runtime, WebviewUrl, WebviewWindowBuilder};
 
-use crate::background::OPEN_RELINK;
+use crate::events::OPEN_RELINK;
 use crate::state::{lock, AppState};
 
 /// Label of the main window (the capability `main-window` names it).

@@ -1,7 +1,7 @@
 //! Extraction of the event model from calcard's parsed components.
 
 use super::rrule::Rule;
-use super::tz::{Zone, ZoneResolver};
+use super::tz::{naive_of, Zone, ZoneResolver};
 use super::ParseError;
 use calcard::common::PartialDateTime;
 use calcard::icalendar::{
@@ -59,17 +59,6 @@ pub(crate) struct Parsed {
     pub events: Vec<EventComp>,
     pub todo: bool,
     pub other: bool,
-}
-
-/// Naive date-time (or midnight for dates) of a calcard partial date-time.
-pub(crate) fn naive_of(p: &PartialDateTime) -> Option<NaiveDateTime> {
-    let d = NaiveDate::from_ymd_opt(i32::from(p.year?), u32::from(p.month?), u32::from(p.day?))?;
-    if p.hour.is_some() {
-        let second = u32::from(p.second.unwrap_or(0)).min(59);
-        d.and_hms_opt(u32::from(p.hour?), u32::from(p.minute.unwrap_or(0)), second)
-    } else {
-        d.and_hms_opt(0, 0, 0)
-    }
 }
 
 fn render_partial(p: &PartialDateTime) -> String {

@@ -7,8 +7,11 @@
 //! object's own VTIMEZONE observances. Anything else is floating.
 
 use super::rrule::{self, Rule};
+use calcard::common::PartialDateTime;
 use calcard::icalendar::{ICalendar, ICalendarComponentType, ICalendarProperty, ICalendarValue};
-use chrono::{DateTime, FixedOffset, LocalResult, NaiveDateTime, Offset, TimeDelta, TimeZone, Utc};
+use chrono::{
+    DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeDelta, TimeZone, Utc,
+};
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -207,7 +210,7 @@ impl<'a> ZoneResolver<'a> {
             for e in &child.entries {
                 match (&e.name, e.values.first()) {
                     (ICalendarProperty::Dtstart, Some(ICalendarValue::PartialDateTime(p))) => {
-                        dtstart = super::model::naive_of(p);
+                        dtstart = naive_of(p);
                     }
                     (ICalendarProperty::Tzoffsetfrom, Some(ICalendarValue::PartialDateTime(p))) => {
                         from = offset_of(p);
@@ -221,7 +224,7 @@ impl<'a> ZoneResolver<'a> {
                     (ICalendarProperty::Rdate, _) => {
                         for v in &e.values {
                             if let ICalendarValue::PartialDateTime(p) = v {
-                                if let Some(n) = super::model::naive_of(p) {
+                                if let Some(n) = naive_of(p) {
                                     rdates.push(n);
                                 }
                             }
@@ -237,7 +240,7 @@ impl<'a> ZoneResolver<'a> {
             let mut onsets = vec![start];
             if let Some(r) = rule {
                 let until = r.until.as_ref().and_then(|u| {
-                    let n = super::model::naive_of(u)?;
+                    let n = naive_of(u)?;
                     // UNTIL is UTC in VTIMEZONE; convert to local wall time.
                     if u.tz_hour.is_some() {
                         n.checked_add_signed(TimeDelta::seconds(i64::from(from)))
@@ -454,6 +457,17 @@ pub(crate) fn windows_to_iana(name: &str) -> Option<&'static str> {
         .iter()
         .find(|(w, _)| w.eq_ignore_ascii_case(name))
         .map(|(_, iana)| *iana)
+}
+
+/// Naive date-time (or midnight for dates) of a calcard partial date-time.
+pub(crate) fn naive_of(p: &PartialDateTime) -> Option<NaiveDateTime> {
+    let d = NaiveDate::from_ymd_opt(i32::from(p.year?), u32::from(p.month?), u32::from(p.day?))?;
+    if p.hour.is_some() {
+        let second = u32::from(p.second.unwrap_or(0)).min(59);
+        d.and_hms_opt(u32::from(p.hour?), u32::from(p.minute.unwrap_or(0)), second)
+    } else {
+        d.and_hms_opt(0, 0, 0)
+    }
 }
 
 #[cfg(test)]
