@@ -309,11 +309,10 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             let c = open(&cli, cli.data_dir.clone())?;
             let secret = read_password(*password_stdin)?;
             let normalized = asp::normalize(secret.expose());
+            // Only the account's server, not the whole status report (which counts every calendar).
             let apple = c
-                .status()?
-                .accounts
-                .iter()
-                .any(|a| a.apple_id == *apple_id && asp::is_apple_server(&a.server_url));
+                .server_url(apple_id)
+                .is_ok_and(|u| asp::is_apple_server(&u));
             if apple && !asp::looks_like_asp(&normalized) {
                 eprintln!("warning: this does not look like an app-specific password (abcd-efgh-ijkl-mnop); trying it anyway.");
             }

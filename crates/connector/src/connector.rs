@@ -320,6 +320,11 @@ impl Connector {
             .ok_or_else(|| Error::Usage(format!("no linked account {apple_id}; link it first")))
     }
 
+    /// The server an account is linked to.
+    pub fn server_url(&self, apple_id: &str) -> Result<String> {
+        Ok(self.account(apple_id)?.server_url)
+    }
+
     /// Apple IDs of every linked account.
     pub fn account_ids(&self) -> Result<Vec<String>> {
         Ok(lock(&self.cache)
