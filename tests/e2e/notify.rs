@@ -446,34 +446,47 @@ async fn daemon_notifies_once_per_account_restarts_stay_quiet_and_a_day_later_it
     assert_eq!(first.replaces_id, 0, "a new notification: {first:#?}");
     let id = first.id.unwrap();
 
-    // A restart within the day: nothing (the last-shown time is persisted).
+    // A restart within the day shows nothing new (the last-shown time is persisted): it only takes
+    // over the notification still on screen, in place, so that its buttons reach the new process.
     let d = Daemon::start(&env, "restart", None);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let stderr = d.stop().await;
     let log = mon.log();
     assert_eq!(
         log.shown.len(),
-        1,
-        "a restart within a day shows nothing new: {:#?}\n{stderr}",
+        2,
+        "a restart within a day re-shows the notification in place once, nothing more: {:#?}\n{stderr}",
         log.shown
     );
+    assert_eq!(
+        log.shown[1].replaces_id, id,
+        "in place: {:#?}",
+        log.shown[1]
+    );
+    assert_eq!(
+        log.shown[1].id,
+        Some(id),
+        "same notification: {:#?}",
+        log.shown[1]
+    );
+    assert_eq!(log.shown[1].summary, first.summary);
 
     // 25 h later and still unresolved: raised once more, replacing the first.
     let d = Daemon::start(&env, "next-day", Some(90_000));
     let log = mon
-        .wait_until(Duration::from_secs(5), |l| l.shown.len() >= 2)
+        .wait_until(Duration::from_secs(5), |l| l.shown.len() >= 3)
         .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let stderr = d.stop().await;
     let log2 = mon.log();
     assert_eq!(
         log2.shown.len(),
-        2,
+        3,
         "re-raised exactly once a day later: {:#?}\n{stderr}\n{}",
         log2.shown,
         log.raw
     );
-    let again = &log2.shown[1];
+    let again = &log2.shown[2];
     assert_relink_notification(again, RelinkReason::PasswordRevoked, &log2);
     assert_eq!(again.replaces_id, id, "it replaces itself: {again:#?}");
     assert_eq!(
@@ -482,6 +495,58 @@ async fn daemon_notifies_once_per_account_restarts_stay_quiet_and_a_day_later_it
         "the daemon never retried the password"
     );
     close_popup(again.id.unwrap_or(id));
+    env.forget(ID);
+}
+
+/// Runs `dunstctl` (dunst's own control tool: what a click does, with dunst addressing the
+/// ActionInvoked signal to the process that showed the notification, as real servers do).
+fn dunstctl(args: &[&str]) {
+    let ok = Command::new("dunstctl")
+        .args(args)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "dunstctl {args:?} failed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_click_on_a_notification_left_from_before_a_restart_reaches_the_new_process() {
+    if !desktop_or_skip() {
+        return;
+    }
+    let _turn = SERIAL.lock().await;
+    dunstctl(&["close-all"]);
+    let sim = default_sim().await;
+    let env = paused_account(&sim).await;
+    let mon = Monitor::start(&env).await;
+
+    let d = Daemon::start(&env, "before", None);
+    let id = mon.first_id(&d).await;
+    d.stop().await;
+
+    // The notification stays on screen; a new process starts and the person clicks it.
+    let d = Daemon::start(&env, "after", None);
+    let log = mon
+        .wait_until(Duration::from_secs(5), |l| l.shown.len() >= 2)
+        .await;
+    assert_eq!(
+        log.shown.get(1).map(|s| s.replaces_id),
+        Some(id),
+        "the new process takes over the notification in place:\n{}\n{}",
+        log.raw,
+        d.stderr()
+    );
+    dunstctl(&["action", "0"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !d.stderr().contains(&format!("To reconnect {ID}")) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stderr = d.stop().await;
+    assert!(
+        stderr.contains(&format!("To reconnect {ID}")),
+        "the click on the notification from before the restart reached the new process:\n{stderr}"
+    );
+    close_popup(id);
     env.forget(ID);
 }
 

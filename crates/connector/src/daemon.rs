@@ -12,7 +12,8 @@ use crate::clock;
 use crate::connector::{io_err, lock, Connector};
 use crate::error::{Error, Result};
 use crate::notify::{
-    decide, reconnected, ActionHandler, Decision, Health, Notifier, NotifyRecord, UserAction, DAY,
+    decide, left_on_screen, reconnected, ActionHandler, Decision, Health, Notifier, NotifyRecord,
+    UserAction, DAY,
 };
 use crate::relink::{AccountState, RelinkReason};
 use crate::sync::Progress;
@@ -75,12 +76,10 @@ impl Connector {
         Ok(())
     }
 
-    /// Brings each account's notification in step with its health (show, re-raise, withdraw+confirm).
-    pub async fn update_notifications(&self, notifier: &Arc<dyn Notifier>) -> Result<()> {
-        let now = clock::now_secs();
-        let accounts = lock(&self.cache).accounts()?;
-        for a in accounts {
-            let health = if AccountState::parse(&a.state) == AccountState::NeedsRelink {
+    /// The account's health as the notification policy sees it.
+    fn health_of(&self, a: &crate::cache::AccountRow, now: i64) -> Result<Health> {
+        Ok(
+            if AccountState::parse(&a.state) == AccountState::NeedsRelink {
                 Health::NeedsRelink(
                     a.relink_reason
                         .as_deref()
@@ -102,7 +101,67 @@ impl Connector {
                 }
             } else {
                 Health::Healthy
+            },
+        )
+    }
+
+    /// The person closed the account's notification: it is no longer on screen to adopt or withdraw
+    /// (the day until it is raised again still counts from when it was shown).
+    fn notification_dismissed(&self, apple_id: &str) -> Result<()> {
+        let c = lock(&self.cache);
+        if let Some(acc) = c.account(apple_id)? {
+            let mut rec = c.notify_record(acc.id)?;
+            rec.id = None;
+            c.set_notify_record(acc.id, &rec)?;
+        }
+        Ok(())
+    }
+
+    /// At start: adopts each notification an earlier run left on screen (see [`Notifier::adopt`]), so
+    /// that a click on it opens the relink wizard of this process instead of going nowhere.
+    async fn adopt_notifications(&self, notifier: &Arc<dyn Notifier>) -> Result<()> {
+        let now = clock::now_secs();
+        let accounts = lock(&self.cache).accounts()?;
+        for a in accounts {
+            let rec = lock(&self.cache).notify_record(a.id)?;
+            let health = self.health_of(&a, now)?;
+            let Some(spec) = left_on_screen(&rec, &health, &a.apple_id, now) else {
+                continue;
             };
+            if matches!(
+                decide(&rec, &health, &a.apple_id, now),
+                Decision::Show { .. }
+            ) {
+                continue; // due to be raised again anyway, in place, by the first tick
+            }
+            let n = notifier.clone();
+            let who = a.apple_id.clone();
+            let adopted = tokio::task::spawn_blocking(move || n.adopt(&who, &spec))
+                .await
+                .map_err(|e| Error::Io(e.to_string()))?;
+            match adopted {
+                Ok(id) => {
+                    tracing::info!(account = %a.apple_id, id, "notification from an earlier run adopted");
+                    lock(&self.cache).set_notify_record(
+                        a.id,
+                        &NotifyRecord {
+                            id: Some(id),
+                            ..rec
+                        },
+                    )?;
+                }
+                Err(e) => warn_notification_failed(&a.apple_id, &e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Brings each account's notification in step with its health (show, re-raise, withdraw+confirm).
+    pub async fn update_notifications(&self, notifier: &Arc<dyn Notifier>) -> Result<()> {
+        let now = clock::now_secs();
+        let accounts = lock(&self.cache).accounts()?;
+        for a in accounts {
+            let health = self.health_of(&a, now)?;
             let rec = lock(&self.cache).notify_record(a.id)?;
             match decide(&rec, &health, &a.apple_id, now) {
                 Decision::Nothing => {}
@@ -166,12 +225,9 @@ impl Connector {
             let _ = tx.send((who.to_owned(), action));
         });
         let notifier = make_notifier(handler);
-        // Actions on a notification shown by an earlier run still reach us.
-        let all = lock(&self.cache).accounts()?;
-        for a in all {
-            if let Some(id) = lock(&self.cache).notify_record(a.id)?.id {
-                notifier.listen(&a.apple_id, id);
-            }
+        // Clicks on a notification shown by an earlier run must reach this one.
+        if let Err(e) = self.adopt_notifications(&notifier).await {
+            tracing::warn!("notifications: {e}");
         }
         let mut next_due: HashMap<String, i64> = HashMap::new();
         let quiet: crate::sync::ProgressFn = Arc::new(|_p: Progress| {});
@@ -181,7 +237,7 @@ impl Connector {
                 match action {
                     UserAction::Later => self.snooze_notification(&who)?,
                     UserAction::FixNow => (opts.on_fix_now)(&who),
-                    UserAction::Dismissed => {}
+                    UserAction::Dismissed => self.notification_dismissed(&who)?,
                 }
             }
             let now = clock::now_secs();
@@ -222,7 +278,7 @@ impl Connector {
                     match action {
                         UserAction::Later => self.snooze_notification(&who)?,
                         UserAction::FixNow => (opts.on_fix_now)(&who),
-                        UserAction::Dismissed => {}
+                        UserAction::Dismissed => self.notification_dismissed(&who)?,
                     }
                 }
                 _ = shutdown.cancelled() => {}

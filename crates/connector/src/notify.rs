@@ -65,8 +65,13 @@ pub trait Notifier: Send + Sync {
     fn show(&self, account: &str, spec: &NotificationSpec) -> Result<u32, String>;
     /// Withdraws a notification.
     fn close(&self, id: u32) -> Result<(), String>;
-    /// Starts listening for actions on a notification shown by an earlier process.
-    fn listen(&self, _account: &str, _id: u32) {}
+    /// Takes over a notification an earlier process showed (`spec.replaces` is its id) and may still
+    /// be on screen, so that a click on it reaches this process; returns the id it has now. The
+    /// freedesktop servers send a click only to the process that showed the notification (dunst,
+    /// for one, addresses ActionInvoked to that sender), so the default re-shows it in place.
+    fn adopt(&self, account: &str, spec: &NotificationSpec) -> Result<u32, String> {
+        self.show(account, spec)
+    }
 }
 
 /// The persisted notification state of one account (stored by the cache, which knows nothing else of
@@ -124,30 +129,19 @@ pub fn decide(rec: &NotifyRecord, health: &Health, apple_id: &str, now: i64) -> 
         }
     };
     match health {
-        Health::NeedsRelink(reason) => {
+        Health::NeedsRelink(_) => {
             if !due("needs_relink") {
                 return Decision::Nothing;
             }
             Decision::Show {
                 kind: "needs_relink",
-                spec: NotificationSpec {
-                    summary: RELINK_SUMMARY.into(),
-                    body: format!("{} ({apple_id})", reason.sentence()),
-                    // "default" is a click on the body (GNOME Shell and KDE show no button for it):
-                    // "Fix now" is also a button of its own.
-                    actions: vec![
-                        ("default", "Fix now"),
-                        ("fix", "Fix now"),
-                        ("later", "Later"),
-                    ],
-                    replaces: rec.id,
-                },
+                spec: spec_for(health, apple_id, rec.id),
             }
         }
         Health::Failing {
             last_success,
             linked_at,
-            message,
+            ..
         } => {
             let since = last_success.unwrap_or(*linked_at);
             if now - since < DAY || !due("stale") {
@@ -155,14 +149,7 @@ pub fn decide(rec: &NotifyRecord, health: &Health, apple_id: &str, now: i64) -> 
             }
             Decision::Show {
                 kind: "stale",
-                spec: NotificationSpec {
-                    summary: STALE_SUMMARY.into(),
-                    body: format!(
-                        "{apple_id}: {message}. Your cached calendars are still available; syncing retries by itself."
-                    ),
-                    actions: vec![("default", "Open"), ("later", "Later")],
-                    replaces: rec.id,
-                },
+                spec: spec_for(health, apple_id, rec.id),
             }
         }
         Health::Healthy => match rec.kind.as_deref() {
@@ -173,6 +160,63 @@ pub fn decide(rec: &NotifyRecord, health: &Health, apple_id: &str, now: i64) -> 
             None => Decision::Nothing,
         },
     }
+}
+
+/// The notification kind (as recorded) of a health that has one.
+pub fn kind_of(health: &Health) -> Option<&'static str> {
+    match health {
+        Health::NeedsRelink(_) => Some("needs_relink"),
+        Health::Failing { .. } => Some("stale"),
+        Health::Healthy => None,
+    }
+}
+
+/// The notification for an unhealthy account (`replaces`: the id it takes the place of).
+fn spec_for(health: &Health, apple_id: &str, replaces: Option<u32>) -> NotificationSpec {
+    match health {
+        Health::NeedsRelink(reason) => NotificationSpec {
+            summary: RELINK_SUMMARY.into(),
+            body: format!("{} ({apple_id})", reason.sentence()),
+            // "default" is a click on the body (GNOME Shell and KDE show no button for it): "Fix now"
+            // is also a button of its own.
+            actions: vec![
+                ("default", "Fix now"),
+                ("fix", "Fix now"),
+                ("later", "Later"),
+            ],
+            replaces,
+        },
+        Health::Failing { message, .. } => NotificationSpec {
+            summary: STALE_SUMMARY.into(),
+            body: format!(
+                "{apple_id}: {message}. Your cached calendars are still available; syncing retries by itself."
+            ),
+            actions: vec![("default", "Open"), ("later", "Later")],
+            replaces,
+        },
+        Health::Healthy => NotificationSpec {
+            summary: RECONNECTED_SUMMARY.into(),
+            body: String::new(),
+            actions: vec![],
+            replaces,
+        },
+    }
+}
+
+/// At start: the notification an earlier process left on screen for this account, to be adopted so
+/// that its buttons work — only while it is still about the account's current problem and not
+/// snoozed or dismissed (a dismissed one has no recorded id).
+pub fn left_on_screen(
+    rec: &NotifyRecord,
+    health: &Health,
+    apple_id: &str,
+    now: i64,
+) -> Option<NotificationSpec> {
+    let id = rec.id?;
+    if rec.snoozed_until.is_some_and(|t| now < t) || rec.kind.as_deref() != kind_of(health) {
+        return None;
+    }
+    Some(spec_for(health, apple_id, Some(id)))
 }
 
 /// The confirmation shown after a relink.
@@ -243,20 +287,6 @@ impl Notifier for DesktopNotifier {
         futures_executor::block_on(fut)
             .map_err(|e| format!("could not withdraw notification {id}: {e}"))
     }
-
-    fn listen(&self, account: &str, id: u32) {
-        let handler = self.handler.clone();
-        let account = account.to_owned();
-        std::thread::spawn(move || {
-            let _ = notify_rust::handle_action(id, |resp| {
-                let key = match resp {
-                    notify_rust::ActionResponse::Custom(k) => k,
-                    notify_rust::ActionResponse::Closed(_) => "__closed",
-                };
-                handler(&account, UserAction::from_key(key));
-            });
-        });
-    }
 }
 
 #[cfg(target_os = "macos")]
@@ -297,6 +327,12 @@ impl Notifier for DesktopNotifier {
 
     fn close(&self, id: u32) -> Result<(), String> {
         toast::withdraw(id)
+    }
+
+    // A click on a toast activates a URI, which reaches whichever process runs (or starts one): an
+    // earlier run's toast needs nothing, and showing it again would pop it up a second time.
+    fn adopt(&self, account: &str, spec: &NotificationSpec) -> Result<u32, String> {
+        Ok(spec.replaces.unwrap_or_else(|| toast_id(account)))
     }
 }
 
@@ -512,6 +548,38 @@ mod tests {
         assert!(!xml.contains("launch="));
         assert_eq!(toast_id("a@b.c"), toast_id("a@b.c"));
         assert_ne!(toast_id("a@b.c"), toast_id("a@b.d"));
+    }
+
+    #[test]
+    fn a_notification_left_on_screen_is_adopted_only_while_it_is_still_about_the_problem() {
+        let relink = Health::NeedsRelink(RelinkReason::PasswordRevoked);
+        let shown = NotifyRecord {
+            kind: Some("needs_relink".into()),
+            id: Some(7),
+            last_shown: Some(NOW - 60),
+            snoozed_until: None,
+        };
+        let spec = left_on_screen(&shown, &relink, "a@b.c", NOW).unwrap();
+        assert_eq!(spec.replaces, Some(7), "re-shown in place");
+        assert!(spec.actions.contains(&("fix", "Fix now")));
+        // Dismissed (no id), snoozed, resolved or about another problem: nothing to adopt.
+        let dismissed = NotifyRecord {
+            id: None,
+            ..shown.clone()
+        };
+        assert_eq!(left_on_screen(&dismissed, &relink, "a@b.c", NOW), None);
+        let snoozed = NotifyRecord {
+            snoozed_until: Some(NOW + 60),
+            ..shown.clone()
+        };
+        assert_eq!(left_on_screen(&snoozed, &relink, "a@b.c", NOW), None);
+        assert_eq!(left_on_screen(&shown, &Health::Healthy, "a@b.c", NOW), None);
+        let stale = Health::Failing {
+            last_success: None,
+            linked_at: 0,
+            message: "x".into(),
+        };
+        assert_eq!(left_on_screen(&shown, &stale, "a@b.c", NOW), None);
     }
 
     #[test]
