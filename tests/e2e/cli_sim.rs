@@ -155,6 +155,19 @@ async fn one_percent_unparseable_events_are_quarantined_listed_and_logged_once()
     let env = Env::new();
     let r = env.link(&sim.front_url(), "demo@example.com", PW).await;
     assert_eq!(r.code, 0, "one bad event never stops a sync:\n{}", r.stderr);
+    // The terminal gets words, not log lines: those go to the log file (or to stderr with -v).
+    for raw in ["WARN", "INFO", "request_id", "quarantined an event"] {
+        assert!(
+            !r.stderr.contains(raw),
+            "{raw:?} at the default verbosity:\n{}",
+            r.stderr
+        );
+    }
+    assert!(
+        r.stderr.contains("could not be read (see status)"),
+        "{}",
+        r.stderr
+    );
     let status = env.status().await;
     let q = status["accounts"][0]["quarantined"]
         .as_array()
@@ -165,21 +178,43 @@ async fn one_percent_unparseable_events_are_quarantined_listed_and_logged_once()
         assert!(!e["error"].as_str().unwrap().is_empty());
         assert!(e["href"].as_str().unwrap().ends_with(".ics"));
     }
-    let logged = r.stderr.matches("quarantined an event").count();
-    assert_eq!(logged, q.len(), "logged once each:\n{}", r.stderr);
+    let log = env.log();
+    let logged = log.matches("quarantined an event").count();
+    assert_eq!(logged, q.len(), "logged once each:\n{log}");
     let c = counts(&status);
     assert_eq!(c["Home"] + c["Work"] + q.len() as u64, 400);
     // The next pass (with a change, so the calendar is listed) neither refetches nor re-logs them.
     sim.add_events("home", 1);
     sim.add_events("work", 1);
+    let mark = env.log().len();
     let r = env.run_async(&["sync"], None).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let log = env.log_since(mark);
+    assert_eq!(log.matches("quarantined an event").count(), 0, "{log}");
+    // With -v the terminal gets the log lines too (a second machine linking the same account).
+    let verbose = Env::new();
+    let r = verbose
+        .run_async(
+            &[
+                "-v",
+                "--server-url",
+                &sim.front_url(),
+                "link",
+                "--apple-id",
+                "demo@example.com",
+                "--password-stdin",
+            ],
+            Some(PW),
+        )
+        .await;
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
         r.stderr.matches("quarantined an event").count(),
-        0,
-        "{}",
+        q.len(),
+        "-v:\n{}",
         r.stderr
     );
+    verbose.forget("demo@example.com");
     let human = env.run_async(&["status"], None).await;
     assert!(
         human.stdout.contains("could not be read"),
@@ -712,6 +747,48 @@ async fn a_non_apple_server_with_its_own_password_gets_no_app_specific_password_
         !r.stderr.contains("app-specific"),
         "no iCloud lecture for a non-Apple server:\n{}",
         r.stderr
+    );
+    env.forget("demo@example.com");
+}
+
+/// `status` on a terminal (a pseudo-terminal made by util-linux's `script`), with and without
+/// `NO_COLOR`.
+fn status_on_a_terminal(env: &Env, no_color: bool) -> String {
+    let cmd = format!(
+        "{} --data-dir {} status",
+        e2e::bin("calendar-connector-cli").display(),
+        env.data().display()
+    );
+    let mut c = std::process::Command::new("script");
+    c.args(["-qec", &cmd, "/dev/null"])
+        .env("CALENDAR_CONNECTOR_KEYRING_NAMESPACE", &env.ns)
+        .env("TERM", "xterm-256color")
+        .env_remove("NO_COLOR");
+    if no_color {
+        c.env("NO_COLOR", "1");
+    }
+    let o = c.output().expect("script (util-linux) is needed");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_is_coloured_on_a_terminal_only_and_never_with_no_color() {
+    if !e2e::keychain_or_skip() {
+        return;
+    }
+    let sim = default_sim().await;
+    let env = linked(&sim).await;
+    let tty = status_on_a_terminal(&env, false);
+    assert!(tty.contains("\u{1b}[32mup to date\u{1b}[0m"), "{tty:?}");
+    let no_color = status_on_a_terminal(&env, true);
+    assert!(no_color.contains("up to date"), "{no_color:?}");
+    assert!(!no_color.contains('\u{1b}'), "NO_COLOR: {no_color:?}");
+    let piped = env.run_async(&["status"], None).await;
+    assert!(piped.stdout.contains("up to date"), "{}", piped.stdout);
+    assert!(
+        !piped.stdout.contains('\u{1b}'),
+        "not a terminal: {:?}",
+        piped.stdout
     );
     env.forget("demo@example.com");
 }

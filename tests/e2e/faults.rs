@@ -827,6 +827,7 @@ async fn an_invalid_utf8_byte_costs_one_get_and_an_empty_object_is_quarantined_o
         .sim
         .put_object("work", "blank-event.ics", b" \r\n\t".to_vec());
     t.sim.reset_stats();
+    let mark = t.env.log().len();
     let r = t.sync().await;
     assert_eq!(
         r.code,
@@ -834,7 +835,7 @@ async fn an_invalid_utf8_byte_costs_one_get_and_an_empty_object_is_quarantined_o
         "one bad byte never stops a calendar:\n{}",
         show(&r)
     );
-    let first_log = r.stderr.clone();
+    let first_log = t.env.log_since(mark);
     // The object with the bad byte was fetched alone with GET, parsed, and kept byte for byte.
     assert_eq!(t.sim.stats().get, 1, "{:?}", t.sim.stats());
     let c = t.counts().await;
@@ -882,6 +883,7 @@ async fn an_invalid_utf8_byte_costs_one_get_and_an_empty_object_is_quarantined_o
     // Unchanged: never asked for again, nothing logged again.
     t.sim.add_events("home", 1);
     t.sim.reset_stats();
+    let mark = t.env.log().len();
     let r = t.sync().await;
     assert_eq!(r.code, 0, "{}", show(&r));
     assert_eq!(
@@ -890,7 +892,8 @@ async fn an_invalid_utf8_byte_costs_one_get_and_an_empty_object_is_quarantined_o
         "only the new event is fetched"
     );
     assert_eq!(t.sim.stats().get, 0);
-    assert_eq!(r.stderr.matches(logged).count(), 0, "{}", r.stderr);
+    let log = t.env.log_since(mark);
+    assert_eq!(log.matches(logged).count(), 0, "{log}");
     // Changed on the server: fetched again, and now it is an event.
     t.sim.put_object(
         "home",

@@ -141,15 +141,14 @@ fn client_href(server_href: &str) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-/// (href, etag) pairs of quarantine log lines in `stderr`.
-fn quarantine_logs(stderr: &str) -> Vec<(String, String)> {
+/// (href, etag) pairs of quarantine lines in (a part of) the CLI's log file.
+fn quarantine_logs(log: &str) -> Vec<(String, String)> {
     let field = |line: &str, k: &str| -> String {
         line.split_once(&format!(" {k}="))
             .map(|(_, rest)| rest.split(' ').next().unwrap_or("").to_owned())
             .unwrap_or_default()
     };
-    stderr
-        .lines()
+    log.lines()
         .filter(|l| l.contains("quarantined an event that cannot be understood"))
         .map(|l| (field(l, "href"), field(l, "etag")))
         .collect()
@@ -218,7 +217,9 @@ async fn run_fuzz(rounds: usize, seed: u64) {
             ));
         }
         history.push(format!("round {round}: {}", what.join("; ")));
+        let mark = env.log().len();
         let r: Run = env.run_async(&["sync"], None).await;
+        let log = env.log_since(mark);
         let context = || {
             format!(
                 "seed {seed}, round {round} (FUZZ_SEED={seed} FUZZ_ROUNDS={}):\n{}\nexit {}\n{}",
@@ -229,7 +230,7 @@ async fn run_fuzz(rounds: usize, seed: u64) {
             )
         };
         assert_eq!(r.code, 0, "a broken object stopped a sync; {}", context());
-        for key in quarantine_logs(&r.stderr) {
+        for key in quarantine_logs(&log) {
             let n = logged.entry(key.clone()).or_default();
             *n += 1;
             assert_eq!(*n, 1, "{key:?} was logged twice; {}", context());

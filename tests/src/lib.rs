@@ -125,6 +125,16 @@ impl Env {
         self.dir.path().join("data")
     }
 
+    /// The CLI's log file so far (log lines go there; the terminal gets them only with `-v`).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data().join("logs").join("cli.log")).unwrap_or_default()
+    }
+
+    /// What the CLI logged after `mark` (a length of [`Env::log`] taken earlier).
+    pub fn log_since(&self, mark: usize) -> String {
+        self.log().get(mark..).unwrap_or_default().to_owned()
+    }
+
     /// A CLI command with the global options set.
     pub fn cmd(&self) -> Command {
         cli_command(&self.data(), &self.ns)

@@ -162,7 +162,10 @@ where
             return code;
         }
     };
-    init_logging(cli.verbose);
+    init_logging(
+        cli.verbose,
+        connector::config::data_dir(cli.data_dir.clone()).as_deref(),
+    );
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -181,19 +184,50 @@ where
     }
 }
 
-fn init_logging(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal())
+/// Log lines go to `<data dir>/logs/cli.log` (info and up), where diagnostics and support find them;
+/// the terminal gets them only when asked (`-v` info, `-vv` debug; `RUST_LOG` overrides both). At the
+/// default verbosity the command's own output says what happened in words, once.
+fn init_logging(verbose: u8, data_dir: Option<&std::path::Path>) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{fmt, EnvFilter, Layer};
+    let env_filter = || EnvFilter::try_from_default_env().ok();
+    let terminal = match verbose {
+        0 => None,
+        1 => Some("info"),
+        _ => Some("debug"),
+    }
+    .map(|level| {
+        fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .with_ansi(output::color_on(&std::io::stderr()))
+            .with_filter(env_filter().unwrap_or_else(|| EnvFilter::new(level)))
+    });
+    let file = data_dir.and_then(|dir| {
+        let dir = dir.join("logs");
+        std::fs::create_dir_all(&dir).ok()?;
+        let path = dir.join("cli.log");
+        // One previous log is kept; the file never grows past about 5 MB.
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() > 5 * 1024 * 1024) {
+            let _ = std::fs::rename(&path, dir.join("cli.old.log"));
+        }
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .ok()?;
+        Some(
+            fmt::layer()
+                .with_writer(std::sync::Mutex::new(f))
+                .with_target(false)
+                .with_ansi(false)
+                .with_filter(env_filter().unwrap_or_else(|| EnvFilter::new("info"))),
+        )
+    });
+    let _ = tracing_subscriber::registry()
+        .with(terminal)
+        .with(file)
         .try_init();
 }
 
@@ -355,7 +389,10 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
                 v["policy"] = output::policy_json(&policy);
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                print!("{}", output::status_text(&st));
+                print!(
+                    "{}",
+                    output::status_text(&st, output::Paint(output::color_on(&std::io::stdout())))
+                );
                 print!("{}", output::policy_text(&policy));
             }
             Ok(status_exit_code(&st))
@@ -501,7 +538,13 @@ async fn demo(cli: &Cli) -> anyhow::Result<i32> {
         return Ok(code);
     }
     if !cli.json {
-        print!("\n{}", output::status_text(&c.status()?));
+        print!(
+            "\n{}",
+            output::status_text(
+                &c.status()?,
+                output::Paint(output::color_on(&std::io::stdout()))
+            )
+        );
     }
     let (from, to) = output::parse_range(None, None)?;
     let to = to.min(from + chrono::Duration::days(1));
@@ -513,9 +556,8 @@ async fn demo(cli: &Cli) -> anyhow::Result<i32> {
         let (first, last) = output::local_days(from, to);
         print!("{}", output::agenda_text(&evs, first, last));
         println!(
-            "\nThe demo data lives in {}. Try: calendar-connector-cli --data-dir {} events",
-            dir.display(),
-            dir.display()
+            "\nThe demo calendars stay in {dir} and can be read offline:\n  calendar-connector-cli --data-dir {dir} events\nThe simulator stops with this command, so that copy no longer syncs; run calendar-connector-cli demo again for a fresh one.",
+            dir = dir.display(),
         );
     }
     demo.sim.shutdown().await;

@@ -10,6 +10,43 @@ use connector::sync::{Progress, ProgressFn};
 use connector::text::{for_display as shown, for_display_lines};
 use connector::{EventOut, SyncReport};
 
+/// Whether to colour what goes to `stream`: on a terminal only, and never with `NO_COLOR` set to
+/// anything non-empty (no-color.org) or `TERM=dumb`.
+pub fn color_on(stream: &impl std::io::IsTerminal) -> bool {
+    stream.is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+}
+
+/// ANSI styles, or plain text when colour is off.
+#[derive(Clone, Copy, Debug)]
+pub struct Paint(pub bool);
+
+impl Paint {
+    fn wrap(self, code: &str, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_owned()
+        }
+    }
+    fn bold(self, s: &str) -> String {
+        self.wrap("1", s)
+    }
+    fn ok(self, s: &str) -> String {
+        self.wrap("32", s)
+    }
+    fn warn(self, s: &str) -> String {
+        self.wrap("33", s)
+    }
+    fn bad(self, s: &str) -> String {
+        self.wrap("1;31", s)
+    }
+    fn dim(self, s: &str) -> String {
+        self.wrap("2", s)
+    }
+}
+
 /// "1 event", "2 events".
 fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -93,8 +130,8 @@ pub fn sync_summary(r: &SyncReport) -> String {
     )
 }
 
-/// The status in words.
-pub fn status_text(st: &StatusReport) -> String {
+/// The status in words (`paint`: colour for a terminal).
+pub fn status_text(st: &StatusReport, paint: Paint) -> String {
     let mut s = String::new();
     if st.accounts.is_empty() {
         s.push_str("No account is linked. Link one with: calendar-connector-cli link --apple-id YOU@icloud.com\n");
@@ -103,27 +140,35 @@ pub fn status_text(st: &StatusReport) -> String {
     }
     for a in &st.accounts {
         let state = match a.state.as_str() {
-            "needs_relink" => "PAUSED — needs a new app-specific password",
-            "active" => "active",
-            other => other,
+            "needs_relink" => paint.bad("paused: needs a new app-specific password"),
+            "active" if a.last_error.is_none() => paint.ok("up to date"),
+            "active" | "backoff" => paint.warn("syncing, with errors (retried by itself)"),
+            "syncing" => paint.ok("syncing"),
+            "verifying" => paint.warn("checking the password"),
+            other => other.to_owned(),
         };
         s.push_str(&format!(
-            "{} ({}): {}\n",
-            shown(&a.apple_id),
-            shown(&a.server_url),
+            "{} {}: {}\n",
+            paint.bold(&shown(&a.apple_id)),
+            paint.dim(&format!("({})", shown(&a.server_url))),
             state
         ));
         match &a.last_successful_sync {
             Some(t) => s.push_str(&format!("  last successful sync: {t}\n")),
             None => s.push_str("  never synced\n"),
         }
-        if let Some(e) = &a.last_error {
-            s.push_str(&format!("  last error: {}\n", shown(e)));
-        }
-        if let Some(g) = &a.guidance {
-            s.push_str("  What to do:\n");
-            for line in for_display_lines(g).lines() {
-                s.push_str(&format!("    {line}\n"));
+        match &a.guidance {
+            // The guidance starts with the reason: the error line would only say it twice.
+            Some(g) => {
+                s.push_str(&format!("  {}\n", paint.bold("What to do:")));
+                for line in for_display_lines(g).lines() {
+                    s.push_str(&format!("    {line}\n"));
+                }
+            }
+            None => {
+                if let Some(e) = &a.last_error {
+                    s.push_str(&format!("  last error: {}\n", paint.warn(&shown(e))));
+                }
             }
         }
         let name_width = a
@@ -150,7 +195,7 @@ pub fn status_text(st: &StatusReport) -> String {
         if !a.quarantined.is_empty() {
             s.push_str(&format!(
                 "  {} could not be read and {} kept aside (the rest synced):\n",
-                count(a.quarantined.len(), "event", "events"),
+                paint.warn(&count(a.quarantined.len(), "event", "events")),
                 if a.quarantined.len() == 1 {
                     "is"
                 } else {
@@ -458,7 +503,16 @@ mod tests {
                 quarantined: vec![],
             }],
         };
-        let text = status_text(&st);
+        let text = status_text(&st, Paint(false));
+        assert!(
+            !text.contains('\u{1b}'),
+            "no colour when it is off: {text:?}"
+        );
+        let coloured = status_text(&st, Paint(true));
+        assert!(
+            coloured.contains("\u{1b}[32mup to date\u{1b}[0m"),
+            "{coloured:?}"
+        );
         let rows: Vec<&str> = text.lines().filter(|l| l.contains("event")).collect();
         assert_eq!(rows.len(), 3, "{text}");
         // The count column ends at the same terminal column on every row.
