@@ -25,7 +25,8 @@ for p in libwebkit2gtk-4.1-dev libayatana-appindicator3-dev libssl-dev; do
 done
 if [ "$mode" = all ]; then
   # Tests: the simulator's and Radicale's clients, a display, a notification daemon, the WebDriver,
-  # packaging tools and a window manager.
+  # packaging tools, a window manager and a pseudo-terminal (script, for the CLI's colour test).
+  have script || need+=(bsdutils)
   have curl || need+=(curl)
   have openssl || need+=(openssl)
   have Xvfb || need+=(xvfb xauth)
@@ -41,6 +42,11 @@ if [ "$mode" = all ]; then
   have rpm || need+=(rpm)
   have openbox || need+=(openbox)
   have wmctrl || need+=(wmctrl)
+  # The system file chooser in the WebDriver tests is answered with xdotool; emoji and CJK fonts so
+  # screenshots show what people see, not boxes.
+  have xdotool || need+=(xdotool)
+  pkg_ok fonts-noto-color-emoji || need+=(fonts-noto-color-emoji)
+  pkg_ok fonts-noto-cjk || need+=(fonts-noto-cjk)
   have node || need+=(nodejs)
   have npm || need+=(npm)
   python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)

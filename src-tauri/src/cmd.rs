@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use connector::config::AccountStatus;
 use connector::icloud::{asp, DEFAULT_SERVER_URL};
-use connector::relink::{guidance as guidance_text, RelinkReason};
+use connector::relink::{guidance_for, RelinkReason, Surface};
 
 use connector::{Connector, EventOut, ExportFormat, LinkReport, OpenOptions, Secret, SyncReport};
 use serde::Serialize;
@@ -44,6 +44,9 @@ macro_rules! all_commands {
             $crate::cmd::set_settings,
             $crate::cmd::export_calendars,
             $crate::cmd::save_diagnostics,
+            $crate::cmd::choose_export_folder,
+            $crate::cmd::choose_diagnostics_file,
+            $crate::cmd::show_in_folder,
             $crate::cmd::unlink_account,
             $crate::cmd::simulate_revocation,
             $crate::cmd::demo_stats,
@@ -84,7 +87,18 @@ pub struct StateOut {
 #[tauri::command]
 pub async fn get_state(state: State<'_, AppState>) -> CmdResult<StateOut> {
     let conn = state.current().await;
-    let accounts = conn.status()?.accounts;
+    let mut accounts = conn.status()?.accounts;
+    // The window's words: the last step says where to paste, never which command to run.
+    for a in &mut accounts {
+        if a.guidance.is_some() {
+            let reason = a
+                .relink_reason
+                .as_deref()
+                .and_then(RelinkReason::parse)
+                .unwrap_or(RelinkReason::PasswordRejected);
+            a.guidance = Some(guidance_for(reason, Surface::Window));
+        }
+    }
     let demo_password = state
         .demo
         .lock()
@@ -370,12 +384,12 @@ pub async fn set_calendar_hidden<R: Runtime>(
     Ok(())
 }
 
-/// The guidance text of a relink reason (the same words as the notification and the CLI).
+/// The guidance text of a relink reason, in the window's words (the reason is the notification's).
 #[tauri::command]
 pub async fn guidance(reason: String) -> CmdResult<String> {
     let r = RelinkReason::parse(&reason)
         .ok_or_else(|| IpcError::bad_request(format!("unknown relink reason {reason:?}")))?;
-    Ok(guidance_text(r))
+    Ok(guidance_for(r, Surface::Window))
 }
 
 /// Settings with the policy applied.
@@ -465,6 +479,7 @@ pub async fn export_calendars<R: Runtime>(
     };
     let conn = state.current().await;
     let r = conn.export(fmt, &dir)?;
+    state.wrote(&dir);
     Ok(ExportOut {
         dir: dir.display().to_string(),
         files: r.files,
@@ -505,7 +520,90 @@ pub async fn save_diagnostics<R: Runtime>(
         .await
         .map_err(|e| IpcError::internal("Could not save diagnostics", e))?
         .map_err(|e| IpcError::internal("Could not save diagnostics", e))?;
+    state.wrote(&path);
     Ok(path.display().to_string())
+}
+
+/// The system's folder chooser for an export; the export goes into a new, dated folder inside the
+/// chosen one (so a backup never mixes with what is there). `None` when the person cancels.
+#[tauri::command]
+pub async fn choose_export_folder<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> CmdResult<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .set_title("Choose where to save the export")
+        .set_directory(default_out_dir(&app, &state))
+        .pick_folder(move |p| {
+            let _ = tx.send(p);
+        });
+    let picked = rx.await.ok().flatten();
+    let Some(folder) = picked.map(|p| p.into_path()).transpose().ok().flatten() else {
+        return Ok(None);
+    };
+    let dir = folder.join(format!(
+        "Calendar Connector export {}",
+        chrono::Local::now().format("%Y-%m-%d %H%M%S")
+    ));
+    Ok(Some(dir.display().to_string()))
+}
+
+/// The system's save dialog for the diagnostics zip, with a dated name. `None` when cancelled.
+#[tauri::command]
+pub async fn choose_diagnostics_file<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> CmdResult<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .set_title("Save diagnostics")
+        .set_directory(default_out_dir(&app, &state))
+        .set_file_name(format!(
+            "calendar-connector-diagnostics-{}.zip",
+            chrono::Local::now().format("%Y%m%d-%H%M%S")
+        ))
+        .add_filter("Zip archive", &["zip"])
+        .save_file(move |p| {
+            let _ = tx.send(p);
+        });
+    let picked = rx.await.ok().flatten();
+    let Some(mut path) = picked.map(|p| p.into_path()).transpose().ok().flatten() else {
+        return Ok(None);
+    };
+    if path
+        .extension()
+        .is_none_or(|e| !e.eq_ignore_ascii_case("zip"))
+    {
+        path.set_extension("zip");
+    }
+    Ok(Some(path.display().to_string()))
+}
+
+/// "Show in folder" for something this app wrote in this session (an export or a diagnostics zip):
+/// opens the file manager with it selected. Other paths are refused: the window cannot use this to
+/// open arbitrary places.
+#[tauri::command]
+pub async fn show_in_folder(state: State<'_, AppState>, path: String) -> CmdResult<()> {
+    let path = PathBuf::from(path);
+    if !state.has_written(&path) {
+        return Err(IpcError::bad_request(
+            "Calendar Connector shows only the files it saved itself.",
+        ));
+    }
+    tauri_plugin_opener::reveal_item_in_dir(&path).map_err(|e| {
+        IpcError::new(
+            "no_file_manager",
+            format!(
+                "The file manager could not be opened ({e}). The file is at {}.",
+                path.display()
+            ),
+        )
+    })
 }
 
 /// Unlinks an account: removes its keychain entry and its cache.

@@ -128,6 +128,7 @@ pub fn run_app<R: Runtime>(
         demo_running: AtomicBool::new(false),
         main_daemon: tokio::sync::Mutex::new(None),
         pending_relink: Mutex::new(None),
+        written: Mutex::new(Vec::new()),
         background: opts.background,
         tray: AtomicBool::new(false),
     };
@@ -281,7 +282,8 @@ pub fn run(args: AppArgs) -> i32 {
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
             Some(vec!["--hidden"]),
         ))
-        .plugin(tauri_plugin_opener::init());
+        .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_dialog::init());
     let opts = AppOptions {
         data_dir,
         policy,

@@ -67,9 +67,21 @@ pub struct AppState {
     pub background: bool,
     /// Whether a tray icon exists (closing the last window then keeps the app running).
     pub tray: AtomicBool,
+    /// Exports and diagnostics written in this session: the only paths "Show in folder" opens.
+    pub written: Mutex<Vec<PathBuf>>,
 }
 
 impl AppState {
+    /// Remembers a path this app wrote, for "Show in folder".
+    pub fn wrote(&self, path: &std::path::Path) {
+        lock(&self.written).push(path.to_path_buf());
+    }
+
+    /// Whether this app wrote `path` in this session.
+    pub fn has_written(&self, path: &std::path::Path) -> bool {
+        lock(&self.written).iter().any(|p| p == path)
+    }
+
     /// The connector account commands act on: the demo's while it runs, else the person's.
     pub async fn current(&self) -> Arc<Connector> {
         match &*self.demo.lock().await {

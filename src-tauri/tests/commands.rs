@@ -150,6 +150,7 @@ fn errors_cross_ipc_as_code_and_message() {
     );
 }
 
+/// The window's guidance is connector's, with the last step for a window: no command to run.
 #[test]
 fn guidance_is_connectors_text() {
     let dir = tempfile::tempdir().unwrap();
@@ -160,7 +161,14 @@ fn guidance_is_connectors_text() {
         connector::relink::RelinkReason::PasswordRejected,
     ] {
         let g = h.ok("guidance", json!({"reason": reason.as_str()}));
-        assert_eq!(g, json!(connector::relink::guidance(reason)));
+        assert_eq!(
+            g,
+            json!(connector::relink::guidance_for(
+                reason,
+                connector::relink::Surface::Window
+            ))
+        );
+        assert!(!g.as_str().unwrap().contains("calendar-connector-cli"));
     }
 }
 

@@ -24,7 +24,7 @@ const SENTENCES = {
 const STEPS = '1. Open https://account.apple.com and sign in with your Apple ID.\n'
   + '2. Choose Sign-In and Security, then App-Specific Passwords.\n'
   + '3. Generate a new password, label it "Calendar Connector", and copy it (Apple shows it only once). It looks like abcd-efgh-ijkl-mnop: 16 lowercase letters in four groups.\n'
-  + '4. Paste it into Calendar Connector\'s relink window, or run: calendar-connector-cli relink --apple-id YOUR-APPLE-ID\n'
+  + '4. Paste it under "Paste the new password" and choose Verify and reconnect.\n'
   + 'App-specific passwords need two-factor authentication on the Apple ID. Changing or resetting the Apple ID password revokes every app-specific password.\n'
   + 'Nothing cached is lost: your calendars stay available offline and sync resumes where it stopped.';
 const guidance = (reason) => `${SENTENCES[reason]}\n${STEPS}`;

@@ -36,6 +36,11 @@ export async function refreshAgenda() {
   const to = addDays(from, AGENDA_DAYS);
   lastDay = dayKey(from);
   el.setAttribute('aria-busy', 'true');
+  // The first time (nothing on screen yet): a loading state, never a blank pane.
+  if (!el.firstChild) {
+    el.append(h('div', { class: 'agenda-loading', role: 'status' },
+      h('div', { class: 'spinner', 'aria-hidden': 'true' }), 'Loading your events…'));
+  }
   let events;
   try {
     events = await invoke('events', { from: from.toISOString(), to: to.toISOString(), calendar: null });

@@ -25,8 +25,8 @@ export function renderDemo(state) {
   const btn = $('#btn-simulate-revocation');
   if (!btn.classList.contains('is-busy')) btn.disabled = !!revoked;
   const status = $('#demo-status');
-  if (revoked) status.textContent = 'Apple is rejecting the demo password now — use “Fix now” to relink.';
-  else if (status.dataset.kind === 'revoked') status.textContent = '';
+  // While the demo account is paused, the relink banner (or the wizard) says why: once per screen.
+  if (revoked || status.dataset.kind === 'revoked') status.textContent = '';
   status.dataset.kind = revoked ? 'revoked' : '';
 }
 

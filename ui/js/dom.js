@@ -88,6 +88,56 @@ export function clearError() {
   clear(document.getElementById('error'));
 }
 
+function messageOf(err) {
+  return typeof err === 'string' ? err : (err && err.message) || 'Something went wrong. Please try again.';
+}
+
+/**
+ * An error beside the button it concerns: `slot` is the form's error line under its buttons (empty
+ * and hidden until needed, after everything else, so nothing above it moves). `null` clears it.
+ */
+export function formError(slot, err) {
+  const reserved = slot.classList.contains('reserve'); // its room is kept even when empty
+  if (err === null || err === undefined) {
+    slot.textContent = '';
+    if (reserved) slot.classList.add('is-empty'); else slot.hidden = true;
+    return;
+  }
+  slot.textContent = messageOf(err);
+  if (reserved) slot.classList.remove('is-empty'); else slot.hidden = false;
+  slot.scrollIntoView({ block: 'nearest' });
+}
+
+/**
+ * An error about one field, in its help line (which keeps its place) until the person edits the
+ * field; the field is marked invalid and focused.
+ */
+export function fieldError(input, line, err) {
+  if (!line.classList.contains('is-error')) line.dataset.normal = line.textContent;
+  line.textContent = messageOf(err);
+  line.classList.add('is-error');
+  input.setAttribute('aria-invalid', 'true');
+  const restore = () => {
+    input.removeEventListener('input', restore);
+    input.removeAttribute('aria-invalid');
+    if (line.classList.contains('is-error')) {
+      line.classList.remove('is-error');
+      line.textContent = line.dataset.normal || '';
+    }
+  };
+  input.addEventListener('input', restore);
+  input.focus();
+}
+
+/** Clears a field's error (see `fieldError`). */
+export function clearFieldError(input, line) {
+  input.removeAttribute('aria-invalid');
+  if (line.classList.contains('is-error')) {
+    line.classList.remove('is-error');
+    line.textContent = line.dataset.normal || '';
+  }
+}
+
 /** Polite screen-reader announcement. */
 export function announce(text) {
   const a = document.getElementById('announcer');

@@ -1,10 +1,10 @@
 // The link wizard (Apple ID → app-specific password → first sync) and the demo start, which shares
 // its sync step.
 
-import { $, h, clear, showScreen, showPanel, showError, clearError, busy, announce } from './dom.js';
+import { $, h, clear, showScreen, showPanel, showError, clearError, busy, announce, formError, fieldError, clearFieldError } from './dom.js';
 import { invoke } from './ipc.js';
 import { store, reload, policyValue, account } from './store.js';
-import { attachPasswordCheck, hidePassword } from './password.js';
+import { attachPasswordCheck, hidePassword, isAppleServer } from './password.js';
 import { ProgressTracker, progressBus } from './progress.js';
 import { calendarRow } from './calendars.js';
 import { plural } from './format.js';
@@ -20,20 +20,25 @@ let linkedId = null;
 export function initLink(h0) {
   handlers = { ...handlers, ...h0 };
   tracker = new ProgressTracker($('#progress'), $('#progress-detail'), $('#link-sync-calendars'));
-  pw = attachPasswordCheck($('#password'), $('#password-hint'));
+  pw = attachPasswordCheck($('#password'), $('#password-hint'), () => isAppleServer(serverUrl()));
   $('#link-form').addEventListener('submit', (e) => { e.preventDefault(); verify(); });
-  $('#btn-open-apple').addEventListener('click', openApple);
+  $('#btn-open-apple').addEventListener('click', () => openApple($('#link-error')));
   $('#btn-link-cancel').addEventListener('click', () => { if (!verifying) handlers.cancel(); });
   $('#btn-link-finish').addEventListener('click', () => handlers.done(linkedId));
-  $('#apple-id').addEventListener('input', () => $('#apple-id').removeAttribute('aria-invalid'));
+  $('#server-url').addEventListener('input', () => pw.refresh());
 }
 
-export async function openApple() {
+function serverUrl() {
+  return ($('#server-url').value || '').trim() || DEFAULT_SERVER;
+}
+
+/** Opens account.apple.com; a failure is said in `slot` (the error line of the form with the button). */
+export async function openApple(slot) {
   try {
     await invoke('open_apple_account');
     announce('account.apple.com opened in your browser.');
   } catch (e) {
-    showError(e);
+    if (slot instanceof HTMLElement) formError(slot, e); else showError(e);
   }
 }
 
@@ -78,10 +83,14 @@ export function openLinkWizard() {
   linkedId = null;
   pw.reset();
   hidePassword($('#password'));
+  formError($('#link-error'), null);
+  formError($('#link-sync-error'), null);
+  clearFieldError($('#apple-id'), $('#apple-id-help'));
   $('#link-verify-status').textContent = '';
   $('#btn-verify').disabled = false;
   $('#btn-link-cancel').hidden = false;
   applyPolicy();
+  pw.reset();
   $('#link-wizard').dataset.mode = 'link';
   setStep(1);
   showScreen('link-wizard');
@@ -100,23 +109,26 @@ function showSyncStep(title, lead) {
 async function verify() {
   if (verifying) return; // one request only
   clearError();
+  formError($('#link-error'), null);
   const appleIdEl = $('#apple-id');
   const pwEl = $('#password');
   const appleId = appleIdEl.value.trim();
+  const apple = isAppleServer(serverUrl());
   if (!appleId) {
-    appleIdEl.setAttribute('aria-invalid', 'true');
-    showError('Enter your Apple ID — the email address you use for iCloud.');
-    appleIdEl.focus();
+    fieldError(appleIdEl, $('#apple-id-help'), apple
+      ? 'Enter your Apple ID — the email address you use for iCloud.'
+      : 'Enter the user name you sign in to this server with.');
     return;
   }
   if (!pwEl.value.trim()) {
-    showError('Paste the app-specific password you made at account.apple.com.');
-    pwEl.focus();
+    fieldError(pwEl, $('#password-hint'), apple
+      ? 'Paste the app-specific password you made at account.apple.com.'
+      : 'Enter the password for this server.');
     return;
   }
   await pw.normalizeNow();
   const password = pwEl.value;
-  const serverUrl = ($('#server-url').value || '').trim() || DEFAULT_SERVER;
+  const url = serverUrl();
 
   verifying = true;
   const restore = busy($('#btn-verify'), 'Verifying…');
@@ -135,7 +147,7 @@ async function verify() {
     tracker.handle(p);
   };
   try {
-    const report = await invoke('link_account', { appleId, password, serverUrl });
+    const report = await invoke('link_account', { appleId, password, serverUrl: url });
     pwEl.value = '';
     if (!syncing) showSyncStep('Syncing your calendars', 'Apple accepted the password.');
     await finished(report, false);
@@ -145,14 +157,16 @@ async function verify() {
       // Linked, but the first sync stopped: the account exists; say so and let the person continue.
       pwEl.value = '';
       await finished({ apple_id: appleId, calendars: [], looks_like_app_specific_password: true }, false);
-      showError(e);
+      formError($('#link-sync-error'), e);
     } else {
       setStep(1);
-      showPanel($('#link-step-credentials'), null);
+      // Back on the form (if the sync step had appeared) without moving focus or scroll to the top:
+      // the error goes beside the button that was pressed.
+      if ($('#link-step-credentials').hidden) showPanel($('#link-step-credentials'), $('#password'));
       $('#link-verify-status').textContent = '';
-      showError(e);
-      pwEl.focus();
+      pwEl.focus({ preventScroll: true });
       pwEl.select();
+      formError($('#link-error'), e);
     }
   } finally {
     verifying = false;
@@ -179,12 +193,13 @@ export async function startDemo() {
     }
     tracker.handle(p);
   };
+  formError($('#welcome-error'), null);
   try {
     const report = await invoke('start_demo');
     await finished(report, true);
   } catch (e) {
-    showError(e);
     showScreen('welcome');
+    formError($('#welcome-error'), e);
   } finally {
     progressBus.sink = null;
     restore();
@@ -201,7 +216,8 @@ async function finished(report, demo) {
   $('#progress-label').textContent = 'Downloaded';
   $('#link-sync-title').textContent = demo ? 'The demo is ready' : 'All set';
   $('#link-sync-lead').textContent = `${plural(n, 'calendar', 'calendars')} linked${acc ? ` for ${acc.apple_id}` : ''}. They keep syncing in the background.`;
-  $('#link-asp-warning').hidden = !(report && report.looks_like_app_specific_password === false);
+  $('#link-asp-warning').hidden = !(report && report.looks_like_app_specific_password === false)
+    || !isAppleServer(acc ? acc.server_url : '');
   const list = clear($('#link-calendar-choice'));
   if (acc) for (const cal of acc.calendars) list.append(calendarRow(acc, cal, () => reload()));
   else for (const name of (report && report.calendars) || []) list.append(h('li', { class: 'calendar-row', text: name }));

@@ -1,7 +1,7 @@
 // The main window: relink banner, accounts with state badges, calendars with show/hide switches,
 // quarantined events, last sync time, "Sync now" and the agenda.
 
-import { $, h, clear, showError, clearError, announce, busy, focusHeading } from './dom.js';
+import { $, h, clear, showError, clearError, announce, busy, focusHeading, formError } from './dom.js';
 import { invoke } from './ipc.js';
 import { store, reload } from './store.js';
 import { calendarRow, keepingFocus } from './calendars.js';
@@ -62,6 +62,7 @@ function renderBanner(state) {
   bannerAccount = acc ? acc.apple_id : null;
   if (!acc) {
     banner.hidden = true;
+    formError($('#banner-relink-error'), null);
     return;
   }
   const others = state.accounts.filter((a) => a.state === 'needs_relink').length - 1;
@@ -158,7 +159,9 @@ function renderAccountList(state) {
           h('span', { class: `badge badge-${badgeState}` },
             h('span', { class: 'badge-dot', 'aria-hidden': 'true' }),
             STATE_LABELS[badgeState]),
-          h('span', { class: 'small muted account-sync' },
+          // A paused account says so (the badge, and the banner says why): "Synced just now" beside
+          // "Needs relink" would say the opposite.
+          acc.state === 'needs_relink' ? null : h('span', { class: 'small muted account-sync' },
             timeNode('Synced ', acc.last_successful_sync, 'Not synced yet')))),
       ...lines,
       fix,
@@ -195,6 +198,7 @@ async function syncNow() {
     return;
   }
   clearError();
+  formError($('#sync-error'), null);
   manualSync = true;
   const restore = busy($('#btn-sync'), 'Syncing…');
   startStatus();
@@ -206,7 +210,8 @@ async function syncNow() {
         const res = await invoke('sync_now', { appleId: acc.apple_id });
         for (const e of (res && res.errors) || []) if (e && e.message) messages.push(e.message);
       } catch (e) {
-        messages.push(e.message);
+        // A pause is said once, by the banner that appears with its "Fix now".
+        if (e.code !== 'needs_relink') messages.push(e.message);
       }
     }
   } finally {
@@ -217,20 +222,27 @@ async function syncNow() {
   }
   await reload().catch(showError);
   await refreshAgenda();
-  if (messages.length) showError([...new Set(messages)].join(' '));
+  if (messages.length) formError($('#sync-error'), [...new Set(messages)].join(' '));
   else announce('Sync finished.');
 }
 
 async function tryAgain() {
   if (!bannerAccount) return;
   clearError();
+  formError($('#banner-relink-error'), null);
   const appleId = bannerAccount;
   const restore = busy($('#btn-try-again'), 'Trying…');
   try {
     await invoke('retry_auth', { appleId });
     announce('Apple accepted the password. Sync resumed.');
   } catch (e) {
-    showError(e);
+    // The banner already says why sync is paused; say only what this try found.
+    if (e.code === 'verification_limit') formError($('#banner-relink-error'), null); // the note counts down
+    else {
+      formError($('#banner-relink-error'), e.code === 'needs_relink' || e.code === 'rejected'
+        ? 'Apple still refuses the saved password. Make a new app-specific password and choose “Fix now”.'
+        : e);
+    }
   } finally {
     restore();
   }

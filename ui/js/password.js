@@ -5,6 +5,7 @@ import { invoke } from './ipc.js';
 import { debounce } from './dom.js';
 
 const NEUTRAL = '16 lowercase letters in four groups, like abcd-efgh-ijkl-mnop.';
+const OTHER_SERVER = 'The password this server gave you for calendar apps.';
 const OK = 'Looks like an app-specific password.';
 const WARN = 'This does not look like an app-specific password (16 lowercase letters in four groups, like abcd-efgh-ijkl-mnop). Your regular Apple ID password will not work here — you can still try.';
 
@@ -16,14 +17,24 @@ function localCheck(input) {
   return { normalized, looksLikeAsp: /^[a-z]{4}-[a-z]{4}-[a-z]{4}-[a-z]{4}$/.test(normalized) };
 }
 
+/** Whether `url` is one of Apple's servers (the same rule as connector's `asp::is_apple_server`). */
+export function isAppleServer(url) {
+  let host = '';
+  try { host = new URL(String(url || '')).hostname.toLowerCase(); } catch { return false; }
+  return ['icloud.com', 'apple.com'].some((d) => host === d || host.endsWith(`.${d}`));
+}
+
 /**
- * Wires a password field and its hint. Returns `{reset()}`.
+ * Wires a password field and its hint. `forApple()` says whether the password is for Apple's servers:
+ * only then does the hint speak of app-specific passwords (a Radicale or Xandikos password gets no
+ * iCloud advice). Returns `{reset(), normalizeNow(), refresh()}`.
  */
-export function attachPasswordCheck(input, hint) {
+export function attachPasswordCheck(input, hint, forApple = () => true) {
   let seq = 0;
   let pasted = false;
 
   function setHint(kind, text) {
+    hint.classList.remove('is-error');
     hint.textContent = text;
     hint.classList.toggle('hint-ok', kind === 'ok');
     hint.classList.toggle('hint-warning', kind === 'warn');
@@ -33,6 +44,10 @@ export function attachPasswordCheck(input, hint) {
   async function check(applyNormalized) {
     const value = input.value;
     const mine = ++seq;
+    if (!forApple()) {
+      setHint('neutral', OTHER_SERVER);
+      return;
+    }
     if (!value.trim()) {
       setHint('neutral', NEUTRAL);
       return;
@@ -69,8 +84,11 @@ export function attachPasswordCheck(input, hint) {
     reset() {
       seq += 1;
       input.value = '';
-      setHint('neutral', NEUTRAL);
+      input.removeAttribute('aria-invalid');
+      setHint('neutral', forApple() ? NEUTRAL : OTHER_SERVER);
     },
+    /** Re-reads `forApple()` (the server changed). */
+    refresh: () => check(false),
     /** Normalises now (before sending). */
     normalizeNow: () => check(true),
   };

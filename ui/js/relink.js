@@ -1,10 +1,10 @@
 // The relink wizard: the reason in connector's words (the same guidance as the notification), the
 // steps, paste, one verification, then "Reconnected — nothing was lost" with the event counts.
 
-import { $, h, clear, showScreen, showPanel, showError, clearError, busy, announce, currentScreen } from './dom.js';
+import { $, h, clear, showScreen, showPanel, showError, clearError, busy, announce, currentScreen, formError, fieldError } from './dom.js';
 import { invoke } from './ipc.js';
 import { store, reload, account, eventCount } from './store.js';
-import { attachPasswordCheck, hidePassword } from './password.js';
+import { attachPasswordCheck, hidePassword, isAppleServer } from './password.js';
 import { ProgressTracker, progressBus } from './progress.js';
 import { openApple } from './link.js';
 import { count, plural } from './format.js';
@@ -22,9 +22,11 @@ export const demoHint = { password: null };
 export function initRelink(h0) {
   handlers = { ...handlers, ...h0 };
   tracker = new ProgressTracker($('#relink-progress'), $('#relink-progress-detail'));
-  pw = attachPasswordCheck($('#relink-password'), $('#relink-password-hint'));
+  pw = attachPasswordCheck($('#relink-password'), $('#relink-password-hint'),
+    // The demo's simulator plays iCloud, so it gets iCloud's advice.
+    () => store.state.demo || isAppleServer((account(current) || {}).server_url || 'https://caldav.icloud.com/'));
   $('#relink-form').addEventListener('submit', (e) => { e.preventDefault(); verify(); });
-  $('#btn-relink-open-apple').addEventListener('click', openApple);
+  $('#btn-relink-open-apple').addEventListener('click', () => openApple($('#relink-error')));
   $('#btn-relink-cancel').addEventListener('click', () => { if (!verifying) handlers.cancel(); });
   $('#btn-relink-finish').addEventListener('click', () => handlers.done(current));
 }
@@ -64,7 +66,7 @@ function stepNode(text) {
   const url = 'https://account.apple.com';
   const i = text.indexOf(url);
   if (i < 0) return h('li', { text });
-  const link = h('a', { href: url, class: 'inline-link', on: { click: (e) => { e.preventDefault(); openApple(); } } }, url);
+  const link = h('a', { href: url, class: 'inline-link', on: { click: (e) => { e.preventDefault(); openApple($('#relink-error')); } } }, url);
   return h('li', {}, text.slice(0, i), link, text.slice(i + url.length));
 }
 
@@ -91,6 +93,7 @@ export async function openRelink(appleId) {
   before = eventCount(acc);
   pw.reset();
   hidePassword($('#relink-password'));
+  formError($('#relink-error'), null);
   $('#relink-verify-status').textContent = '';
   $('#relink-title').textContent = 'Reconnect your iCloud calendars';
   $('#relink-account').textContent = `Account: ${acc.apple_id}`;
@@ -124,14 +127,17 @@ export async function openRelink(appleId) {
 async function verify() {
   if (verifying || !current) return;
   clearError();
+  formError($('#relink-error'), null);
   const input = $('#relink-password');
   if (!input.value.trim()) {
-    showError('Paste the new app-specific password you made at account.apple.com.');
-    input.focus();
+    fieldError(input, $('#relink-password-hint'), isAppleServer((account(current) || {}).server_url || '')
+      ? 'Paste the new app-specific password you made at account.apple.com.'
+      : 'Enter the new password for this server.');
     return;
   }
   await pw.normalizeNow();
   const password = input.value;
+  let held = false;
   verifying = true;
   const restore = busy($('#btn-relink-verify'), 'Verifying…');
   $('#btn-relink-cancel').disabled = true;
@@ -153,19 +159,20 @@ async function verify() {
     await reload().catch(showError);
     showDone(report);
   } catch (e) {
-    showPanel($('#relink-step-form'), null);
+    if ($('#relink-step-form').hidden) showPanel($('#relink-step-form'), input);
     $('#relink-verify-status').textContent = '';
-    showError(e);
-    input.focus();
+    input.focus({ preventScroll: true });
     input.select();
+    formError($('#relink-error'), e);
     await reload().catch(() => {});
-    if (e && e.code === 'verification_limit') holdVerifyUntilAllowed();
+    held = !!(e && e.code === 'verification_limit');
   } finally {
     verifying = false;
     progressBus.sink = null;
     restore();
     $('#btn-relink-cancel').disabled = false;
   }
+  if (held) holdVerifyUntilAllowed();
 }
 
 /**
@@ -177,10 +184,8 @@ function holdVerifyUntilAllowed() {
   const at = Date.parse((acc && acc.next_password_check_at) || '');
   if (Number.isNaN(at) || at <= Date.now()) return;
   const btn = $('#btn-relink-verify');
-  setTimeout(() => {
-    btn.disabled = true;
-    btn.title = `Possible again at ${new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`;
-  }, 0);
+  btn.disabled = true;
+  btn.title = `Possible again at ${new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`;
   setTimeout(() => {
     btn.disabled = false;
     btn.title = '';

@@ -1,7 +1,7 @@
 // Settings: sync interval, start at login, notifications (locked ones disabled, "Set by your
 // organisation"), export, diagnostics, unlink with confirmation.
 
-import { $, h, clear, showScreen, showError, clearError, busy, announce } from './dom.js';
+import { $, h, clear, showScreen, showError, clearError, busy, announce, formError } from './dom.js';
 import { invoke } from './ipc.js';
 import { store, reload, policyValue } from './store.js';
 import { STATE_LABELS } from './main-view.js';
@@ -23,6 +23,8 @@ export function initSettings(h0) {
   $('#export-form').addEventListener('submit', (e) => { e.preventDefault(); exportCalendars(); });
   $('#diagnostics-form').addEventListener('submit', (e) => { e.preventDefault(); saveDiagnostics(); });
   $('#btn-settings-back').addEventListener('click', () => handlers.back());
+  $('#btn-export-show').addEventListener('click', () => showInFolder('#btn-export-show', '#export-status'));
+  $('#btn-diagnostics-show').addEventListener('click', () => showInFolder('#btn-diagnostics-show', '#diagnostics-status'));
   const dlg = $('#confirm-unlink');
   dlg.addEventListener('close', () => {
     if (dlg.returnValue === 'confirm' && pendingUnlink) unlink(pendingUnlink);
@@ -88,6 +90,7 @@ function current() {
 
 async function save() {
   clearError();
+  formError($('#settings-error'), null);
   const status = $('#settings-status');
   status.textContent = 'Saving…';
   try {
@@ -98,27 +101,49 @@ async function save() {
     else renderSettings(store.state);
   } catch (e) {
     status.textContent = '';
-    showError(e);
+    formError($('#settings-error'), e);
     renderSettings(store.state);
+  }
+}
+
+/** A result line with room for an error, and the "Show in folder" button for what was written. */
+function result(statusSel, showSel, { text = '', error = null, path = null } = {}) {
+  const status = $(statusSel);
+  status.textContent = error ? (error.message || String(error)) : text;
+  status.classList.toggle('is-error', !!error);
+  const show = $(showSel);
+  show.hidden = !path;
+  show.dataset.path = path || '';
+}
+
+async function showInFolder(showSel, statusSel) {
+  const path = $(showSel).dataset.path;
+  if (!path) return;
+  try {
+    await invoke('show_in_folder', { path });
+  } catch (e) {
+    result(statusSel, showSel, { error: e, path });
   }
 }
 
 async function exportCalendars() {
   clearError();
-  const dirEl = $('#export-dir');
-  const dir = dirEl.value.trim();
-  const status = $('#export-status');
   const format = (document.querySelector('input[name="export-format"]:checked') || {}).value || 'ics';
   const restore = busy($('#btn-export'), 'Exporting…');
-  status.textContent = '';
+  result('#export-status', '#btn-export-show');
   try {
-    const r = await invoke('export_calendars', { format, dir: dir || null });
+    // The system's folder chooser; nothing happens when the person cancels it.
+    const dir = await invoke('choose_export_folder');
+    if (!dir) return;
+    const r = await invoke('export_calendars', { format, dir });
     const what = r && typeof r === 'object' && 'files' in r
       ? `${plural(r.files, 'file', 'files')}, ${plural(r.objects, 'event', 'events')}`
       : 'Calendars';
-    status.textContent = `Exported ${what} to ${(r && r.dir) || dir}.`;
+    const where = (r && r.dir) || dir;
+    result('#export-status', '#btn-export-show', { text: `Exported ${what} to ${where}.`, path: where });
+    announce(`Exported ${what}.`);
   } catch (e) {
-    showError(e);
+    result('#export-status', '#btn-export-show', { error: e });
   } finally {
     restore();
   }
@@ -126,15 +151,17 @@ async function exportCalendars() {
 
 async function saveDiagnostics() {
   clearError();
-  const path = $('#diagnostics-path').value.trim();
-  const status = $('#diagnostics-status');
   const restore = busy($('#btn-diagnostics'), 'Saving…');
-  status.textContent = '';
+  result('#diagnostics-status', '#btn-diagnostics-show');
   try {
-    const saved = await invoke('save_diagnostics', { path: path || null });
-    status.textContent = `Saved to ${typeof saved === 'string' ? saved : path}.`;
+    const path = await invoke('choose_diagnostics_file');
+    if (!path) return;
+    const saved = await invoke('save_diagnostics', { path });
+    const where = typeof saved === 'string' ? saved : path;
+    result('#diagnostics-status', '#btn-diagnostics-show', { text: `Saved to ${where}.`, path: where });
+    announce('Diagnostics saved.');
   } catch (e) {
-    showError(e);
+    result('#diagnostics-status', '#btn-diagnostics-show', { error: e });
   } finally {
     restore();
   }
