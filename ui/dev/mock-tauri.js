@@ -282,6 +282,17 @@ const commands = {
     await wait(400);
     return path || '/home/you/Downloads/calendar-connector-diagnostics.zip';
   },
+  // The browser has no system file chooser: a prompt stands in for it (empty = cancelled).
+  async choose_export_folder() {
+    const dir = window.prompt('Folder for the export', '/home/you/Documents');
+    return dir ? `${dir.replace(/\/$/, '')}/Calendar Connector export` : null;
+  },
+  async choose_diagnostics_file() {
+    return window.prompt('Save diagnostics as', '/home/you/Downloads/calendar-connector-diagnostics.zip') || null;
+  },
+  async show_in_folder() {
+    return null;
+  },
   async unlink_account({ appleId }) {
     mock.accounts = mock.accounts.filter((a) => a.apple_id !== appleId);
     if (!mock.accounts.length) mock.demo = false;

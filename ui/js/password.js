@@ -21,7 +21,7 @@ function localCheck(input) {
 export function isAppleServer(url) {
   let host = '';
   try { host = new URL(String(url || '')).hostname.toLowerCase(); } catch { return false; }
-  return ['icloud.com', 'apple.com'].some((d) => host === d || host.endsWith(`.${d}`));
+  return ['icloud.com', 'icloud.com.cn', 'apple.com'].some((d) => host === d || host.endsWith(`.${d}`));
 }
 
 /**

@@ -254,7 +254,13 @@ impl Connector {
         let server = parse_server_url(server_url)?;
         // Fail before any network traffic when the password could not be saved afterwards.
         CredentialStore::check_available()?;
-        let secret = Secret::new(asp::normalize(secret.expose()));
+        // Only Apple's passwords have a known shape to tidy (spaces, capitals, missing hyphens); a
+        // self-hosted server's password is used exactly as typed.
+        let secret = if asp::is_apple_server(server_url) {
+            Secret::new(asp::normalize(secret.expose()))
+        } else {
+            secret
+        };
         let looks = asp::looks_like_asp(secret.expose());
         let session = Session::new(Self::transport()?, &apple_id, secret.duplicate());
         let found = match discovery::discover(&session, &server).await {
@@ -376,7 +382,11 @@ impl Connector {
         progress: ProgressFn,
     ) -> Result<SyncReport> {
         let acc = self.account(apple_id)?;
-        let secret = Secret::new(asp::normalize(secret.expose()));
+        let secret = if asp::is_apple_server(&acc.server_url) {
+            Secret::new(asp::normalize(secret.expose()))
+        } else {
+            secret
+        };
         self.verify(&acc, &secret, false).await?;
         CredentialStore::new(acc.keyring_service.clone()).store(&acc.apple_id, &secret)?;
         {

@@ -171,13 +171,34 @@ fn connect_failure(host: &str, message: &str) -> String {
     }
 }
 
+/// What an answer that is not calendar data means for the person, and what to do: a sign-in page is
+/// most often a network's login portal (hotel, train, airport) or a proxy; another web page means
+/// the address is not a CalDAV server's. Nothing is changed either way.
+fn not_dav_sentence(what: &str, r: &RawResponse) -> String {
+    let host = r.url.host_str().unwrap_or("the server");
+    let mut first = what.chars();
+    let what = match first.next() {
+        Some(c) => c.to_uppercase().chain(first).collect::<String>(),
+        None => String::new(),
+    };
+    let advice = if what.contains("sign-in page") {
+        "This usually means the network wants you to sign in first (a hotel, train or office \
+         Wi-Fi) or a proxy is in the way: open any web page in your browser, sign in there, then \
+         try again."
+    } else {
+        "Check the server address: it must be the server's CalDAV address (for iCloud, \
+         https://caldav.icloud.com/)."
+    };
+    format!("{what} at {host}. {advice} Nothing was changed.")
+}
+
 /// Maps a non-`Ok` classification to the engine's error.
 pub fn status_error(c: &Classification, r: &RawResponse) -> Error {
     let path = r.url.path().to_owned();
     match c {
         Classification::Ok => Error::Protocol("unexpected success".into()),
         Classification::Rejected { .. } => Error::Protocol("401".into()),
-        Classification::NotDav { what } => Error::NotDav(format!("{what} ({path})")),
+        Classification::NotDav { what } => Error::NotDav(not_dav_sentence(what, r)),
         Classification::Throttled {
             status,
             retry_after,
