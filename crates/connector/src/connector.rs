@@ -256,11 +256,7 @@ impl Connector {
         CredentialStore::check_available()?;
         // Only Apple's passwords have a known shape to tidy (spaces, capitals, missing hyphens); a
         // self-hosted server's password is used exactly as typed.
-        let secret = if asp::is_apple_server(server_url) {
-            Secret::new(asp::normalize(secret.expose()))
-        } else {
-            secret
-        };
+        let secret = Secret::new(asp::for_server(server_url, secret.expose()));
         let looks = asp::looks_like_asp(secret.expose());
         let session = Session::new(Self::transport()?, &apple_id, secret.duplicate());
         let found = match discovery::discover(&session, &server).await {
@@ -382,11 +378,7 @@ impl Connector {
         progress: ProgressFn,
     ) -> Result<SyncReport> {
         let acc = self.account(apple_id)?;
-        let secret = if asp::is_apple_server(&acc.server_url) {
-            Secret::new(asp::normalize(secret.expose()))
-        } else {
-            secret
-        };
+        let secret = Secret::new(asp::for_server(&acc.server_url, secret.expose()));
         self.verify(&acc, &secret, false).await?;
         CredentialStore::new(acc.keyring_service.clone()).store(&acc.apple_id, &secret)?;
         {

@@ -33,6 +33,24 @@ pub fn is_apple_server(server_url: &str) -> bool {
         .any(|d| host == *d || host.ends_with(&format!(".{d}")))
 }
 
+/// The password to send to `server_url`: tidied with [`normalize`] for Apple's servers and for a
+/// server on this computer (the built-in simulator that plays iCloud in the demo and the tests);
+/// anything else — a Radicale, Xandikos or company server elsewhere — gets it exactly as typed, since
+/// its password may well be 16 letters with capitals or spaces.
+pub fn for_server(server_url: &str, input: &str) -> String {
+    let local = url::Url::parse(server_url).is_ok_and(|u| match u.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    });
+    if is_apple_server(server_url) || local {
+        normalize(input)
+    } else {
+        input.to_owned()
+    }
+}
+
 /// Whether the (normalised) secret has the `abcd-efgh-ijkl-mnop` shape.
 pub fn looks_like_asp(secret: &str) -> bool {
     let b = secret.as_bytes();
@@ -56,6 +74,21 @@ mod tests {
         assert!(is_apple_server("https://p62-caldav.icloud.com:443/1/"));
         assert!(is_apple_server("https://caldav.icloud.com.cn/"));
         assert!(!is_apple_server("https://icloud.com.evil.net/"));
+        // Tidied for Apple and the simulator on this computer; elsewhere exactly as typed.
+        let typed = "Wxyz Abcd Efgh Ijkl";
+        assert_eq!(
+            for_server("https://caldav.icloud.com/", typed),
+            "wxyz-abcd-efgh-ijkl"
+        );
+        assert_eq!(
+            for_server("http://127.0.0.1:8080/", typed),
+            "wxyz-abcd-efgh-ijkl"
+        );
+        assert_eq!(for_server("https://dav.example.org/", typed), typed);
+        assert_eq!(
+            for_server("https://radicale.home.arpa:5232/", " pw "),
+            " pw "
+        );
         assert!(!is_apple_server("http://127.0.0.1:5232/"));
         assert!(!is_apple_server("https://dav.example.org/"));
     }
