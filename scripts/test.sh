@@ -63,6 +63,9 @@ grep -q '^Categories=.*Calendar' "$desktop"
 grep -q '^/usr/share/icons/hicolor/.*/apps/.*\.png$' target/deb-files.txt
 grep -q '^/usr/share/metainfo/.*\.metainfo\.xml$' target/deb-files.txt
 echo "   desktop entry: $desktop" >&2
+# What people install carries none of the simulator's test machinery (the control API, the failure
+# scenarios): the demo's server is the honest one.
+scripts/ci/no-test-machinery.sh "$app"
 remove_pkg
 trap - EXIT
 ! command -v calendar-connector >/dev/null || { echo "calendar-connector still on PATH after removal" >&2; exit 1; }
@@ -79,6 +82,8 @@ echo "== Windows: cross-build (wine-test profile) and MSI, then the MSI and the 
 wstart=$SECONDS
 timeout -k 10 1800 scripts/windows.sh --profile wine-test --msi-version "$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1 | awk -F. '{ printf "%d.%d.%d", $1, $2, $3 + 1 }')"
 timeout -k 10 600 scripts/ci/windows-wine-test.sh wine-test
+scripts/ci/no-test-machinery.sh target/windows/dist/wine-test/calendar-connector.exe \
+  target/windows/dist/wine-test/calendar-connector-cli.exe
 echo "   Windows: $((SECONDS - wstart)) s" >&2
 
 echo "== all tests passed in $((SECONDS - start)) s" >&2

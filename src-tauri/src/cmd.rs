@@ -186,20 +186,7 @@ async fn shutdown_demo(d: DemoRun) {
 
 /// Removes a demo data dir and the demo account's keychain entry.
 pub fn forget_demo_dir(dir: &std::path::Path) {
-    if !dir.exists() {
-        return;
-    }
-    if let Ok(c) = Connector::open(OpenOptions {
-        data_dir: dir.to_path_buf(),
-        keyring_service: connector::demo::demo_keyring_service(),
-    }) {
-        for id in c.account_ids().unwrap_or_default() {
-            if let Err(e) = c.unlink(&id) {
-                tracing::warn!("could not remove the demo account: {e}");
-            }
-        }
-    }
-    let _ = std::fs::remove_dir_all(dir);
+    connector::demo::forget(dir);
 }
 
 /// Ends the demo, if one runs.
@@ -225,32 +212,9 @@ pub async fn start_demo<R: Runtime>(
     stop_demo_inner(&app, &state).await;
     let dir = state.data_dir.join("demo");
     forget_demo_dir(&dir);
-    let demo = connector::demo::start().await?;
-    let conn = match Connector::open(OpenOptions {
-        data_dir: dir,
-        keyring_service: connector::demo::demo_keyring_service(),
-    }) {
-        Ok(c) => Arc::new(c),
-        Err(e) => {
-            demo.sim.shutdown().await;
-            return Err(e.into());
-        }
-    };
-    let report = match conn
-        .link(
-            &demo.apple_id,
-            &demo.sim.front_url(),
-            Secret::new(demo.password.clone()),
-        )
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => {
-            forget_demo_dir(conn.data_dir());
-            demo.sim.shutdown().await;
-            return Err(e.into());
-        }
-    };
+    let connector::demo::LinkedDemo { demo, conn, report } =
+        connector::demo::start_linked(&dir).await?;
+    let conn = Arc::new(conn);
     {
         let mut slot = state.demo.lock().await;
         *slot = Some(DemoRun {

@@ -512,26 +512,19 @@ async fn demo(cli: &Cli) -> anyhow::Result<i32> {
             .context("no data directory: pass --data-dir")?
             .join("demo"),
     };
-    let demo = connector::demo::start().await?;
-    let c = Connector::open(OpenOptions {
-        data_dir: dir.clone(),
-        keyring_service: connector::demo::demo_keyring_service(),
-    })?;
     println!(
-        "Demo: the built-in iCloud simulator is serving on {}",
-        demo.sim.front_url()
+        "Demo: starting the built-in iCloud simulator and linking its demo account (its password lives in the keychain under a demo-only name)…"
     );
+    let connector::demo::LinkedDemo {
+        demo,
+        conn: c,
+        report,
+    } = connector::demo::start_linked(&dir).await?;
     println!(
-        "Linking the demo account {} (its password lives in the keychain under a demo-only name)…",
+        "The simulator serves {} as {}.",
+        demo.sim.front_url(),
         demo.apple_id
     );
-    let report = c
-        .link(
-            &demo.apple_id,
-            &demo.sim.front_url(),
-            Secret::new(demo.password.clone()),
-        )
-        .await?;
     println!("Linked — calendars: {}", report.calendars.join(", "));
     let code = sync_cmd(cli, &c, Some(&demo.apple_id), false).await?;
     if code != exit::OK {

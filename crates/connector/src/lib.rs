@@ -13,7 +13,6 @@ pub mod config;
 mod connector;
 pub mod credentials;
 mod daemon;
-#[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
 pub mod icloud;

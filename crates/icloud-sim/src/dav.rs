@@ -6,7 +6,9 @@ use base64::Engine as _;
 use percent_encoding::percent_decode_str;
 
 use crate::http::{Request, Response};
-use crate::scenario::{Armed, RequestKind, Scenario, Stats};
+#[cfg(feature = "testing")]
+use crate::scenario::Armed;
+use crate::scenario::{RequestKind, Scenario, Stats};
 use crate::store::{Since, Store};
 use crate::xml::{self, escape, PropName, RequestBody, CALDAV, CS, DAV, ICAL, XML_DECL};
 
@@ -32,6 +34,7 @@ pub(crate) struct State {
     pub(crate) store: Store,
     pub(crate) apple_id: String,
     pub(crate) password: String,
+    #[cfg(feature = "testing")]
     pub(crate) armed: Armed,
     pub(crate) stats: Stats,
     seq: u64,
@@ -56,6 +59,7 @@ impl Shared {
                 store,
                 apple_id,
                 password,
+                #[cfg(feature = "testing")]
                 armed: Armed::new(Scenario::Normal),
                 stats: Stats::default(),
                 seq: 0,
@@ -180,7 +184,6 @@ fn credentials_ok(req: &Request, apple_id: &str, password: &str) -> bool {
     user.eq_ignore_ascii_case(apple_id) && pass == password
 }
 
-const SIGN_IN_PAGE: &str = "<!DOCTYPE html>\n<html lang=\"en-US\"><head><meta charset=\"utf-8\"><title>Sign in with Apple ID</title></head>\n<body><div id=\"sign-in\"><h1>Sign in with your Apple&nbsp;ID</h1><form action=\"https://idmsa.apple.com/appleauth/auth/signin\" method=\"post\"><input type=\"text\" name=\"accountName\"><input type=\"password\" name=\"password\"></form></div></body></html>\n";
 
 pub(crate) fn handle(shared: &Shared, host: Host, req: &Request) -> Response {
     let mut st = shared.lock();
@@ -233,43 +236,14 @@ fn handle_locked(shared: &Shared, st: &mut State, host: Host, req: &Request) -> 
         RequestKind::Other => s.other += 1,
     }
 
-    let scenario = st.armed.apply_to(kind);
-    match &scenario {
-        // QUIRK(icloud §2.6): throttling is a 503, Retry-After optional and passed verbatim.
-        Scenario::Throttle2_6 { retry_after } => {
-            let r = Response::new(503);
-            return match retry_after {
-                Some(v) => r.header("Retry-After", v.clone()),
-                None => r,
-            };
-        }
-        Scenario::ServerError { status } => return Response::new(*status),
-        Scenario::HtmlSignIn => {
-            return Response::new(200)
-                .with_body("text/html; charset=utf-8", SIGN_IN_PAGE.as_bytes().to_vec())
-        }
-        Scenario::RedirectOtherHost { location } => {
-            return Response::new(302).header("Location", location.clone())
-        }
-        Scenario::MalformedXml => {
-            return Response::xml(
-                207,
-                format!("{XML_DECL}<multistatus xmlns=\"DAV:\"><response><href>/</href><propstat><prop><displayname>Home</prop></displayname><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>"),
-            )
-        }
-        Scenario::EmptyOk => return Response::new(200),
-        Scenario::HugeResponse { bytes } => {
-            let mut r = Response::new(207).header("Content-Type", "text/xml; charset=utf-8");
-            r.huge = Some(*bytes);
-            return r;
-        }
-        Scenario::CalendarDisappears { slug } => {
-            if let Some(c) = st.store.calendar_index(slug) {
-                st.store.remove_calendar(c);
-            }
-        }
-        _ => {}
-    }
+    // Failure scenarios exist in test builds only; the demo's server is iCloud on a good day.
+    #[cfg(feature = "testing")]
+    let scenario = match crate::fault::before(st, kind) {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    #[cfg(not(feature = "testing"))]
+    let scenario = Scenario::Normal;
 
     let raw_path = req.raw_path();
     if raw_path.trim_end_matches('/') == "/.well-known/caldav" {
@@ -317,15 +291,8 @@ fn handle_locked(shared: &Shared, st: &mut State, host: Host, req: &Request) -> 
         ("PROPPATCH" | "MKCALENDAR" | "MKCOL" | "MOVE" | "COPY", _) => Response::new(403),
         _ => Response::new(405).header("Allow", "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, REPORT"),
     };
-    match scenario {
-        Scenario::TruncatedBody => resp.truncate = true,
-        Scenario::ConnectionResetMidBody => resp.reset = true,
-        Scenario::TruncatedXml => {
-            let half = resp.body.len() / 2;
-            resp.body.truncate(half);
-        }
-        _ => {}
-    }
+    #[cfg(feature = "testing")]
+    crate::fault::after(&scenario, &mut resp);
     resp
 }
 

@@ -3,15 +3,20 @@
 //! It speaks what `docs/icloud.md` (§1–§3) records about iCloud on the wire: discovery across a front and a
 //! partition host, Apple's 401, sync-collection with the collection among its results, multiget with
 //! per-item 404s, '@' hrefs served as `%40`, and data that trips parsers. [`Scenario`]s switch on the
-//! failures a client must survive. Start one with [`Sim::start`]; the `icloud-sim` binary wraps it and adds
-//! an HTTP control API under `/__sim/`.
+//! failures a client must survive — with the `testing` feature only, which also brings the HTTP
+//! control API under `/__sim/` that the `icloud-sim` binary serves. Without it (the app's demo) the
+//! server answers like iCloud on a good day, and a revocation changes the password. Start one with
+//! [`Sim::start`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod config;
+#[cfg(feature = "testing")]
 mod control;
 mod dav;
+#[cfg(feature = "testing")]
+mod fault;
 mod generate;
 mod http;
 mod scenario;
@@ -30,6 +35,7 @@ pub use scenario::{RequestKind, Scenario, Stats};
 pub use xml::name_with_raw_bytes;
 
 use dav::{Host, Shared};
+#[cfg(feature = "testing")]
 use scenario::Armed;
 
 /// A running simulator. Cheap to clone; every clone drives the same server.
@@ -70,11 +76,11 @@ async fn accept_loop(
                 let shared = shared.clone();
                 conns.spawn(async move {
                     http::serve(stream, |req| {
+                        #[cfg(feature = "testing")]
                         if host == Host::Front && req.raw_path().starts_with("/__sim/") {
-                            control::handle(&shared, req)
-                        } else {
-                            dav::handle(&shared, host, req)
+                            return control::handle(&shared, req);
                         }
+                        dav::handle(&shared, host, req)
                     })
                     .await;
                 });
@@ -140,11 +146,13 @@ impl Sim {
         format!("http://{}/", self.inner.partition)
     }
 
+    #[cfg(feature = "testing")]
     /// Applies `s` to every following DAV request on both hosts.
     pub fn set_scenario(&self, s: Scenario) {
         self.inner.shared.lock().armed = Armed::new(s);
     }
 
+    #[cfg(feature = "testing")]
     /// Lets `after_requests` more DAV requests through normally, then applies `s`.
     pub fn set_scenario_after(&self, s: Scenario, after_requests: u64) {
         self.inner.shared.lock().armed = Armed {
@@ -154,6 +162,7 @@ impl Sim {
         };
     }
 
+    #[cfg(feature = "testing")]
     /// Applies `s` only to requests of `kind`, after `after_matching` of them went through normally
     /// (e.g. a 500 on the 5th multiget: `ServerError { status: 500 }, Multiget, 4`).
     pub fn set_scenario_for(&self, s: Scenario, kind: RequestKind, after_matching: u64) {
@@ -164,6 +173,7 @@ impl Sim {
         };
     }
 
+    #[cfg(feature = "testing")]
     /// The scenario last set (it may still be waiting for its turn).
     pub fn scenario(&self) -> Scenario {
         self.inner.shared.lock().armed.scenario.clone()

@@ -119,7 +119,8 @@ pub struct Stats {
     pub bytes_down: u64,
 }
 
-/// A scenario plus when it starts to apply.
+/// A scenario plus when it starts to apply (test builds only).
+#[cfg(feature = "testing")]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Armed {
     pub(crate) scenario: Scenario,
@@ -129,6 +130,7 @@ pub(crate) struct Armed {
     pub(crate) skip: u64,
 }
 
+#[cfg(feature = "testing")]
 impl Armed {
     pub(crate) fn new(scenario: Scenario) -> Self {
         Armed {
@@ -152,6 +154,7 @@ impl Armed {
 }
 
 /// Body of `POST /__sim/scenario` when more than a bare [`Scenario`] is sent.
+#[cfg(feature = "testing")]
 #[derive(Debug, Deserialize)]
 pub(crate) struct ScenarioRequest {
     pub(crate) scenario: Scenario,
