@@ -5,6 +5,7 @@
 //! a calendar's sync token is written only by [`Cache::finish_pass`] after a complete pass, so a process
 //! killed at any moment leaves a consistent cache and the next pass skips what is already stored.
 
+mod clean;
 mod schema;
 
 use std::collections::HashMap;
@@ -218,6 +219,8 @@ fn component_str(c: &ComponentKind) -> &'static str {
 pub struct Cache {
     conn: Connection,
     path: PathBuf,
+    // After `conn`: dropped once the connection has closed (see clean.rs).
+    _stamp: clean::StampOnClose,
 }
 
 fn is_corruption(e: &rusqlite::Error) -> bool {
@@ -257,6 +260,8 @@ impl Cache {
                 CacheError::Sqlite(e)
             }
         };
+        // Decided before the connection touches the files (clean.rs).
+        let check = clean::check_needed(&path);
         let conn = Connection::open(&path).map_err(classify)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(classify)?;
@@ -271,18 +276,23 @@ impl Cache {
             "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=8192;",
         )
         .map_err(classify)?;
-        let quick: String = conn
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))
-            .map_err(classify)?;
-        if quick != "ok" {
-            return Err(CacheError::Corrupt {
-                path,
-                detail: quick,
-            });
+        // The whole-file check, before anything is written, unless the file is exactly as a clean
+        // close of this version left it (clean.rs).
+        if check {
+            let quick: String = conn
+                .query_row("PRAGMA quick_check", [], |r| r.get(0))
+                .map_err(classify)?;
+            if quick != "ok" {
+                return Err(CacheError::Corrupt {
+                    path,
+                    detail: quick,
+                });
+            }
         }
         let mut cache = Cache {
             conn,
             path: path.clone(),
+            _stamp: clean::StampOnClose::new(&path),
         };
         cache.migrate().map_err(|e| match e {
             CacheError::Sqlite(e) => classify(e),
