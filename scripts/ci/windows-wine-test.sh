@@ -31,7 +31,7 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
 fi
-[ -x target/debug/icloud-sim ] || cargo build --locked -p icloud-sim >&2
+[ -x target/debug/icloud-sim ] || cargo build --locked -p icloud-sim --features testing >&2
 
 work=$(mktemp -d)
 sim_pid=""

@@ -86,6 +86,12 @@ pub struct StateOut {
 /// Everything the UI shows.
 #[tauri::command]
 pub async fn get_state(state: State<'_, AppState>) -> CmdResult<StateOut> {
+    if let Some(opened) = lock(&state.window_opened).take() {
+        tracing::info!(
+            ms = opened.elapsed().as_millis() as u64,
+            "window open: its page has the state to show"
+        );
+    }
     let conn = state.current().await;
     let mut accounts = conn.status()?.accounts;
     // The window's words: the last step says where to paste, never which command to run.

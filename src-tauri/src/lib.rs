@@ -128,6 +128,7 @@ pub fn run_app<R: Runtime>(
         demo_running: AtomicBool::new(false),
         main_daemon: tokio::sync::Mutex::new(None),
         pending_relink: Mutex::new(None),
+        window_opened: Mutex::new(None),
         written: Mutex::new(Vec::new()),
         background: opts.background,
         tray: AtomicBool::new(false),

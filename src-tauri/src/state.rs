@@ -67,6 +67,9 @@ pub struct AppState {
     pub background: bool,
     /// Whether a tray icon exists (closing the last window then keeps the app running).
     pub tray: AtomicBool,
+    /// When the main window was last created, until its page first asked for the state (the moment
+    /// it can show content): logged as the window-open latency, which bench/agent.py reads.
+    pub window_opened: Mutex<Option<std::time::Instant>>,
     /// Exports and diagnostics written in this session: the only paths "Show in folder" opens.
     pub written: Mutex<Vec<PathBuf>>,
 }

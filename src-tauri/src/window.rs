@@ -24,6 +24,9 @@ fn show_main_for<R: Runtime>(app: &AppHandle<R>, relink: Option<String>) {
         let _ = w.set_focus();
         return;
     }
+    if let Some(state) = app.try_state::<AppState>() {
+        *lock(&state.window_opened) = Some(std::time::Instant::now());
+    }
     let built = WebviewWindowBuilder::new(app, MAIN, WebviewUrl::App("index.html".into()))
         .title("Calendar Connector")
         .inner_size(1040.0, 720.0)

@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""The background agent's cost, measured (issue 16): run by bench/agent.sh inside a private desktop
+session (Xvfb, D-Bus, gnome-keyring, dunst), against the iCloud simulator.
+
+1. Links one account with the release CLI, then starts the release desktop app as login does
+   (`--hidden`: tray and scheduler, no window) and samples every process of the app (the app and
+   its descendants, e.g. WebKit's) for --minutes: the sum of PSS (/proc/PID/smaps_rollup), CPU time
+   and context switches (each a wake-up of a thread).
+2. Opens the window the way a second launch does (single instance hands over), and reads the app's
+   log line "window open: its page has the state to show" (the page asked for what it shows), and
+   the total from the launch; samples PSS with the window open, then closes it (as the window
+   manager would: xdotool) and samples again.
+3. Binary sizes, stripped.
+
+Prints one JSON object; `--markdown` prints the table bench/RESULTS.md carries.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def children_of(pid):
+    """pid and all its descendants (by /proc/*/stat ppid)."""
+    parent = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            parent[int(d)] = int(fields[1])
+        except OSError:
+            continue
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(c for c, pp in parent.items() if pp == p)
+    return out
+
+
+def pss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def cpu_s(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK
+    except OSError:
+        return 0.0
+
+
+def switches(pid):
+    """Context switches of every thread (each one a wake-up or a preemption)."""
+    total = 0
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                        total += int(line.split()[1])
+    except OSError:
+        pass
+    return total
+
+
+def sample(root):
+    pids = children_of(root)
+    names = {}
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/comm") as f:
+                names[p] = f.read().strip()
+        except OSError:
+            pass
+    return {
+        "pss_mib": sum(pss_kib(p) for p in pids) / 1024,
+        "cpu_s": sum(cpu_s(p) for p in pids),
+        "switches": sum(switches(p) for p in pids),
+        "processes": sorted(names.values()),
+    }
+
+
+def watch(root, seconds, every=10):
+    first = sample(root)
+    peak = first["pss_mib"]
+    samples = [first["pss_mib"]]
+    end = time.time() + seconds
+    while time.time() < end:
+        time.sleep(min(every, max(0.1, end - time.time())))
+        s = sample(root)
+        samples.append(s["pss_mib"])
+        peak = max(peak, s["pss_mib"])
+    last = sample(root)
+    minutes = seconds / 60
+    return {
+        "seconds": seconds,
+        "pss_mib_mean": sum(samples) / len(samples),
+        "pss_mib_peak": peak,
+        "cpu_s": last["cpu_s"] - first["cpu_s"],
+        "wakeups_per_min": (last["switches"] - first["switches"]) / minutes if minutes else 0,
+        "processes": last["processes"],
+    }
+
+
+def stripped_size(path):
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "bin")
+        shutil.copy(path, out)
+        subprocess.run(["strip", out], check=True)
+        return os.path.getsize(out)
+
+
+def wait_for(pred, timeout, what):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin-dir", default="target/release")
+    ap.add_argument("--sim", default="target/release/icloud-sim")
+    ap.add_argument("--minutes", type=float, default=10)
+    ap.add_argument("--events", type=int, default=500, help="events per calendar on the simulator")
+    ap.add_argument("--markdown", action="store_true")
+    a = ap.parse_args()
+
+    app = os.path.join(a.bin_dir, "calendar-connector")
+    cli = os.path.join(a.bin_dir, "calendar-connector-cli")
+    password = "abcd-efgh-ijkl-mnop"
+    work = tempfile.mkdtemp(prefix="agent-bench-")
+    data = os.path.join(work, "data")
+    env = dict(os.environ, CALENDAR_CONNECTOR_KEYRING_NAMESPACE="agent-bench", RUST_LOG="info")
+    sim = subprocess.Popen(
+        [a.sim, "--port", "0", "--events-per-calendar", str(a.events), "--password-stdin"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    sim.stdin.write(password + "\n")
+    sim.stdin.close()
+    front = re.search(r"front=(\S+)", sim.stdout.readline()).group(1)
+    result = {}
+    app_proc = None
+    try:
+        subprocess.run([cli, "--data-dir", data, "--server-url", front, "link", "--apple-id",
+                        "demo@example.com", "--password-stdin"], input=password, text=True,
+                       env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        log = os.path.join(data, "logs", "desktop.log")
+        app_proc = subprocess.Popen([app, "--hidden", "--data-dir", data], env=env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(5)  # start-up, the first sync pass
+        result["hidden"] = watch(app_proc.pid, a.minutes * 60)
+
+        # Open the window as a second launch does, and time it to the page's first state.
+        before = os.path.getsize(log) if os.path.exists(log) else 0
+        t0 = time.time()
+        subprocess.Popen([app, "--data-dir", data], env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL).wait(timeout=30)
+
+        def ready():
+            with open(log, errors="replace") as f:
+                f.seek(before)
+                m = re.search(r"ms=(\d+) window open", f.read())
+            return m and int(m.group(1))
+        inner_ms = wait_for(ready, 60, "the window's first state")
+        result["window_open_ms"] = {"from_launch": round((time.time() - t0) * 1000),
+                                    "from_window_creation": inner_ms}
+        time.sleep(3)
+        result["window_open"] = watch(app_proc.pid, 30)
+        wins = subprocess.run(["xdotool", "search", "--name", "^Calendar Connector$"],
+                              capture_output=True, text=True).stdout.split()
+        for w in wins:
+            subprocess.run(["xdotool", "windowclose", w], stderr=subprocess.DEVNULL)
+        time.sleep(5)
+        result["after_close"] = watch(app_proc.pid, 30)
+        result["sizes_stripped_mb"] = {
+            "calendar-connector": round(stripped_size(app) / 1e6, 1),
+            "calendar-connector-cli": round(stripped_size(cli) / 1e6, 1),
+        }
+    finally:
+        if app_proc:
+            app_proc.send_signal(signal.SIGTERM)
+            try:
+                app_proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                app_proc.kill()
+        subprocess.run([cli, "--data-dir", data, "unlink", "--apple-id", "demo@example.com"],
+                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        sim.terminate()
+        shutil.rmtree(work, ignore_errors=True)
+
+    if a.markdown:
+        h, o, c = result["hidden"], result["window_open"], result["after_close"]
+        print("| state | PSS mean (MiB) | PSS peak (MiB) | CPU (s) | wake-ups/min | processes |")
+        print("|---|---|---|---|---|---|")
+        for name, r in (("no window (--hidden)", h), ("window open", o), ("window closed again", c)):
+            print(f"| {name} ({r['seconds']:.0f} s) | {r['pss_mib_mean']:.1f} | {r['pss_mib_peak']:.1f} "
+                  f"| {r['cpu_s']:.2f} | {r['wakeups_per_min']:.0f} | {', '.join(r['processes'])} |")
+        w = result["window_open_ms"]
+        s = result["sizes_stripped_mb"]
+        print(f"\nWindow open: {w['from_launch']} ms from the second launch, {w['from_window_creation']} ms "
+              f"from the window's creation to its page's first state. Stripped sizes: desktop "
+              f"{s['calendar-connector']} MB, CLI {s['calendar-connector-cli']} MB.")
+    else:
+        json.dump(result, sys.stdout, indent=2)
+        print()
+
+
+if __name__ == "__main__":
+    main()
