@@ -12,7 +12,7 @@ use connector::config::AccountStatus;
 use connector::icloud::{asp, DEFAULT_SERVER_URL};
 use connector::relink::{guidance_for, RelinkReason, Surface};
 
-use connector::{Connector, EventOut, ExportFormat, LinkReport, OpenOptions, Secret, SyncReport};
+use connector::{EventOut, ExportFormat, LinkReport, Secret, SyncReport};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use tauri_plugin_opener::OpenerExt;

@@ -184,7 +184,6 @@ fn credentials_ok(req: &Request, apple_id: &str, password: &str) -> bool {
     user.eq_ignore_ascii_case(apple_id) && pass == password
 }
 
-
 pub(crate) fn handle(shared: &Shared, host: Host, req: &Request) -> Response {
     let mut st = shared.lock();
     st.seq += 1;
@@ -272,6 +271,7 @@ fn handle_locked(shared: &Shared, st: &mut State, host: Host, req: &Request) -> 
         }
     }
 
+    #[cfg_attr(not(feature = "testing"), allow(unused_mut))]
     let mut resp = match (req.method.as_str(), parsed) {
         ("PROPFIND" | "REPORT", Err(e)) => {
             Response::xml(400, format!("{XML_DECL}<error xmlns=\"DAV:\"><description>{}</description></error>", escape(&e)))

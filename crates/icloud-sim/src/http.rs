@@ -40,6 +40,7 @@ impl Request {
         t.split(['?', '#']).next().unwrap_or("/")
     }
 
+    #[cfg(feature = "testing")]
     pub(crate) fn query(&self) -> Option<&str> {
         self.target.split_once('?').map(|(_, q)| q)
     }

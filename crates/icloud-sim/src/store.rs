@@ -308,6 +308,7 @@ impl Store {
     }
 
     /// Deletes a whole calendar (it vanishes from the home listing; requests on it get 404).
+    #[cfg(feature = "testing")]
     pub(crate) fn remove_calendar(&mut self, cal: usize) {
         self.calendars.remove(cal);
     }

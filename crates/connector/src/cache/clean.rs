@@ -57,7 +57,9 @@ impl StampOnClose {
     /// For the database at `db`. Opening removes no stamp: a file that changes without a clean
     /// close no longer matches it.
     pub(crate) fn new(db: &Path) -> StampOnClose {
-        StampOnClose { db: db.to_path_buf() }
+        StampOnClose {
+            db: db.to_path_buf(),
+        }
     }
 }
 
@@ -95,7 +97,10 @@ mod tests {
         std::fs::write(dir.path().join("cache.sqlite3-wal"), b"log").unwrap();
         assert!(check_needed(&db));
         drop(StampOnClose::new(&db));
-        assert!(!stamp_path(&db).exists(), "a close that leaves a log stamps nothing");
+        assert!(
+            !stamp_path(&db).exists(),
+            "a close that leaves a log stamps nothing"
+        );
         std::fs::remove_file(dir.path().join("cache.sqlite3-wal")).unwrap();
         assert!(check_needed(&db), "still no stamp");
         // Another version's stamp.
