@@ -6,13 +6,16 @@ use std::sync::{Arc, Mutex};
 use caldav::{Transport, TransportConfig, Url};
 use serde::Serialize;
 
+use crate::account_state::{
+    transition, AccountState, Event, Password, StateWithReason, TransitionError,
+};
 use crate::cache::{Cache, CalendarMeta, CACHE_FILE};
 use crate::calendar::{self, OccTime, Occurrence};
 use crate::config::{AccountStatus, CalendarStatus, StatusReport};
 use crate::credentials::{CredentialStore, Secret};
 use crate::error::{Error, Result};
 use crate::icloud::{asp, discovery};
-use crate::relink::{guidance, AccountState, RelinkReason};
+use crate::relink::guidance;
 use crate::sync::session::{transport_error, Session};
 use crate::sync::{self, CalendarReport, ProgressFn};
 
@@ -234,6 +237,20 @@ impl Connector {
         Ok(())
     }
 
+    /// Applies `event` to `current` (the account's state as this process last read or wrote it), stores
+    /// the result and returns it. The only way the connector changes an account's state.
+    fn apply(
+        &self,
+        c: &Cache,
+        acc: &crate::cache::AccountRow,
+        current: StateWithReason,
+        event: Event,
+    ) -> Result<StateWithReason> {
+        let next = transition(current, event).map_err(|e| transition_error(&acc.apple_id, e))?;
+        c.set_state(acc.id, next)?;
+        Ok(next)
+    }
+
     fn transport() -> Result<Transport> {
         Transport::new(TransportConfig::default()).map_err(transport_error)
     }
@@ -285,7 +302,9 @@ impl Connector {
                 found.home.as_str(),
                 &found.trusted_hosts,
             )?;
-            c.set_state(id, AccountState::Active.as_str(), None)?;
+            let linked = transition(c.account_state(id)?, Event::Linked)
+                .map_err(|e| transition_error(&apple_id, e))?;
+            c.set_state(id, linked)?;
             c.record_password_worked(id, false)?;
             let mut names = Vec::new();
             for info in &found.calendars {
@@ -377,11 +396,11 @@ impl Connector {
     ) -> Result<SyncReport> {
         let acc = self.account(apple_id)?;
         let secret = Secret::new(asp::normalize(secret.expose()));
-        self.verify(&acc, &secret, false).await?;
+        let checking = self.verify(&acc, &secret, false).await?;
         CredentialStore::new(acc.keyring_service.clone()).store(&acc.apple_id, &secret)?;
         {
             let c = lock(&self.cache);
-            c.set_state(acc.id, AccountState::Active.as_str(), None)?;
+            self.apply(&c, &acc, checking, Event::CheckAccepted)?;
             c.record_password_worked(acc.id, false)?;
             c.set_backoff(acc.id, None, 0)?;
         }
@@ -401,12 +420,12 @@ impl Connector {
         acc: &crate::cache::AccountRow,
         secret: &Secret,
         stored: bool,
-    ) -> Result<()> {
+    ) -> Result<StateWithReason> {
         const WINDOW: i64 = VERIFY_WINDOW_SECS;
         const MAX: usize = VERIFY_MAX;
         let now = clock::now_secs();
-        let previous_state = AccountState::parse(&acc.state);
-        {
+        let resume = acc.state.state;
+        let checking = {
             let c = lock(&self.cache);
             let attempts = c.verification_attempts(acc.id, now - WINDOW)?;
             if attempts.len() >= MAX {
@@ -418,12 +437,8 @@ impl Connector {
                 });
             }
             c.record_verification_attempt(acc.id, now)?;
-            c.set_state(
-                acc.id,
-                AccountState::Verifying.as_str(),
-                acc.relink_reason.as_deref(),
-            )?;
-        }
+            self.apply(&c, acc, acc.state, Event::CheckStarted)?
+        };
         let server = parse_server_url(&acc.server_url)?;
         let transport = Self::transport()?;
         transport.trust_host(&server);
@@ -436,32 +451,22 @@ impl Connector {
         match outcome {
             Ok(_) => {
                 c.clear_verification_attempts(acc.id)?;
-                Ok(())
+                Ok(checking)
             }
             Err(Error::Rejected { .. }) => {
-                let looks = asp::looks_like_asp(secret.expose());
-                let reason = if stored {
-                    acc.relink_reason
-                        .as_deref()
-                        .and_then(RelinkReason::parse)
-                        .unwrap_or_else(|| RelinkReason::from_context(looks, acc.password_worked))
+                let looks_like_asp = asp::looks_like_asp(secret.expose());
+                let password = if stored {
+                    Password::Saved {
+                        looks_like_asp,
+                        worked_before: acc.password_worked,
+                    }
                 } else {
-                    RelinkReason::from_context(looks, false)
+                    Password::New { looks_like_asp }
                 };
-                if stored || previous_state == AccountState::NeedsRelink {
-                    c.set_state(
-                        acc.id,
-                        AccountState::NeedsRelink.as_str(),
-                        Some(reason.as_str()),
-                    )?;
-                } else {
-                    // A new password was refused while the old one still works: keep syncing with it.
-                    c.set_state(
-                        acc.id,
-                        previous_state.as_str(),
-                        acc.relink_reason.as_deref(),
-                    )?;
-                }
+                let after =
+                    self.apply(&c, acc, checking, Event::CheckRefused { password, resume })?;
+                // The reason for this password, also when the account keeps syncing with the saved one.
+                let reason = after.needs_relink().unwrap_or_else(|| password.reason());
                 Err(Error::NeedsRelink {
                     apple_id: acc.apple_id.clone(),
                     reason: reason.as_str().into(),
@@ -469,11 +474,7 @@ impl Connector {
             }
             Err(e) => {
                 c.forget_verification_attempt(acc.id, now)?;
-                c.set_state(
-                    acc.id,
-                    previous_state.as_str(),
-                    acc.relink_reason.as_deref(),
-                )?;
+                self.apply(&c, acc, checking, Event::CheckUnanswered { resume })?;
                 Err(e)
             }
         }
@@ -489,19 +490,14 @@ impl Connector {
     ) -> Result<SyncReport> {
         let mut acc = self.account(apple_id)?;
         let store = CredentialStore::new(acc.keyring_service.clone());
-        if AccountState::parse(&acc.state) == AccountState::NeedsRelink {
-            if !retry_auth {
-                // docs/design.md rule 1: zero requests with a rejected password, in every later run too.
-                return Err(Error::NeedsRelink {
-                    apple_id: acc.apple_id,
-                    reason: acc
-                        .relink_reason
-                        .unwrap_or_else(|| "password_rejected".into()),
-                });
+        if let Err(refused) = transition(acc.state, Event::SyncStarted) {
+            // docs/design.md rule 1: zero requests with a rejected password, in every later run too.
+            if !retry_auth || !matches!(refused, TransitionError::NeedsRelink(_)) {
+                return Err(transition_error(&acc.apple_id, refused));
             }
             let secret = store.load(&acc.apple_id)?;
-            self.verify(&acc, &secret, true).await?;
-            lock(&self.cache).set_state(acc.id, AccountState::Active.as_str(), None)?;
+            let checking = self.verify(&acc, &secret, true).await?;
+            self.apply(&lock(&self.cache), &acc, checking, Event::CheckAccepted)?;
             acc = self.account(apple_id)?;
         }
         let now = clock::now_secs();
@@ -517,7 +513,10 @@ impl Connector {
             }
         }
         let secret = store.load(&acc.apple_id)?;
-        let looks = asp::looks_like_asp(secret.expose());
+        let saved = Password::Saved {
+            looks_like_asp: asp::looks_like_asp(secret.expose()),
+            worked_before: acc.password_worked,
+        };
         let server = parse_server_url(&acc.server_url)?;
         let transport = Self::transport()?;
         transport.trust_host(&server);
@@ -528,7 +527,7 @@ impl Connector {
         }
         let session = Session::new(transport, &acc.apple_id, secret);
         let _sync_lock = self.sync_lock().await?;
-        lock(&self.cache).set_state(acc.id, AccountState::Syncing.as_str(), None)?;
+        let syncing = self.apply(&lock(&self.cache), &acc, acc.state, Event::SyncStarted)?;
         let result = self.sync_with(&session, &acc, &server, progress).await;
         let c = lock(&self.cache);
         let now = clock::now_secs();
@@ -536,15 +535,11 @@ impl Connector {
             Ok(_) => {
                 c.record_success(acc.id, &clock::rfc3339(now))?;
                 c.set_backoff(acc.id, None, 0)?;
-                c.set_state(acc.id, AccountState::Active.as_str(), None)?;
+                self.apply(&c, &acc, syncing, Event::SyncSucceeded)?;
             }
             Err(Error::Rejected { .. }) => {
-                let reason = RelinkReason::from_context(looks, acc.password_worked);
-                c.set_state(
-                    acc.id,
-                    AccountState::NeedsRelink.as_str(),
-                    Some(reason.as_str()),
-                )?;
+                let after = self.apply(&c, &acc, syncing, Event::SyncRefused(saved))?;
+                let reason = after.needs_relink().unwrap_or_else(|| saved.reason());
                 c.record_error(
                     acc.id,
                     "rejected",
@@ -558,13 +553,14 @@ impl Connector {
             }
             Err(e) => {
                 c.record_error(acc.id, e.kind(), &e.to_string())?;
-                match backoff_for(e, floor, now) {
+                let backing_off = match backoff_for(e, floor, now) {
                     Some((next, new_floor)) => {
                         c.set_backoff(acc.id, Some(next), new_floor)?;
-                        c.set_state(acc.id, AccountState::Backoff.as_str(), None)?;
+                        true
                     }
-                    None => c.set_state(acc.id, AccountState::Active.as_str(), None)?,
-                }
+                    None => false,
+                };
+                self.apply(&c, &acc, syncing, Event::SyncFailed { backing_off })?;
             }
         }
         result
@@ -725,7 +721,7 @@ impl Connector {
         let c = lock(&self.cache);
         let mut accounts = Vec::new();
         for a in c.accounts()? {
-            let mut state = AccountState::parse(&a.state);
+            let mut state = a.state.state;
             if state == AccountState::Syncing && !self.sync_in_progress() {
                 state = AccountState::Active; // a sync that was killed
             }
@@ -736,8 +732,8 @@ impl Connector {
             let next_check = (checks_left == 0)
                 .then(|| refusals[refusals.len() - VERIFY_MAX] + VERIFY_WINDOW_SECS)
                 .map(clock::rfc3339);
-            let reason = a.relink_reason.as_deref().and_then(RelinkReason::parse);
-            let needs = state == AccountState::NeedsRelink;
+            let reason = a.state.needs_relink();
+            let needs = reason.is_some();
             let mut calendars = Vec::new();
             for cal in c.calendars(a.id)? {
                 calendars.push(CalendarStatus {
@@ -754,16 +750,8 @@ impl Connector {
                 server_url: a.server_url.clone(),
                 state: state.as_str().into(),
                 icloud_app_specific_password_required: needs,
-                relink_reason: if needs {
-                    reason.map(|r| r.as_str().to_owned())
-                } else {
-                    None
-                },
-                guidance: if needs {
-                    Some(guidance(reason.unwrap_or(RelinkReason::PasswordRejected)))
-                } else {
-                    None
-                },
+                relink_reason: reason.map(|r| r.as_str().to_owned()),
+                guidance: reason.map(guidance),
                 last_successful_sync: a.last_successful_sync.clone(),
                 last_error: a.last_error.clone(),
                 next_attempt_at: next_attempt.map(clock::rfc3339),
@@ -878,6 +866,17 @@ impl Connector {
             }
         }
         Ok(report)
+    }
+}
+
+/// The engine error for a transition the state machine refuses.
+fn transition_error(apple_id: &str, e: TransitionError) -> Error {
+    match e {
+        TransitionError::NeedsRelink(reason) => Error::NeedsRelink {
+            apple_id: apple_id.to_owned(),
+            reason: reason.as_str().into(),
+        },
+        other => Error::Internal(other.to_string()),
     }
 }
 

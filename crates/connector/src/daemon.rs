@@ -14,7 +14,6 @@ use crate::error::{Error, Result};
 use crate::notify::{
     decide, reconnected, ActionHandler, Decision, Health, Notifier, NotifyRecord, UserAction, DAY,
 };
-use crate::relink::{AccountState, RelinkReason};
 use crate::sync::Progress;
 
 /// Daemon settings.
@@ -80,13 +79,8 @@ impl Connector {
         let now = clock::now_secs();
         let accounts = lock(&self.cache).accounts()?;
         for a in accounts {
-            let health = if AccountState::parse(&a.state) == AccountState::NeedsRelink {
-                Health::NeedsRelink(
-                    a.relink_reason
-                        .as_deref()
-                        .and_then(RelinkReason::parse)
-                        .unwrap_or(RelinkReason::PasswordRejected),
-                )
+            let health = if let Some(reason) = a.state.needs_relink() {
+                Health::NeedsRelink(reason)
             } else if let Some(msg) = &a.last_error {
                 let linked = lock(&self.cache).linked_at(a.id)?;
                 Health::Failing {
@@ -190,7 +184,7 @@ impl Connector {
                 if shutdown.is_cancelled() {
                     break;
                 }
-                if AccountState::parse(&a.state) == AccountState::NeedsRelink {
+                if a.state.needs_relink().is_some() {
                     continue; // rule 1: nothing is sent until a relink
                 }
                 if next_due.get(&a.apple_id).is_some_and(|t| now < *t) {

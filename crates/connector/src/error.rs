@@ -94,6 +94,9 @@ pub enum Error {
     /// File system failure (export, config).
     #[error("{0}")]
     Io(String),
+    /// A bug in the engine (an account state change the state machine does not allow).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -116,6 +119,7 @@ impl Error {
             Error::Cache(_) => "cache",
             Error::Usage(_) => "usage",
             Error::Io(_) => "io",
+            Error::Internal(_) => "internal",
         }
     }
 

@@ -3,9 +3,10 @@
 //! [`Connector`] is the facade the CLI and the desktop app call. Underneath: `icloud` (discovery,
 //! response classifier, app-specific-password format), `credentials` (OS keychain, [`Secret`]),
 //! `cache` (SQLite), `sync` (planner + executor), `calendar` (iCalendar parsing and recurrence
-//! expansion), `relink` (states, reasons, guidance) and `config` (data dir, status report).
+//! expansion), `account_state` (states, reasons and the transitions between them), `relink` (guidance) and `config` (data dir, status report).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod account_state;
 pub mod cache;
 pub mod calendar;
 pub mod clock;

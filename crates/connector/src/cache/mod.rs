@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::account_state::{AccountState, RelinkReason, StateWithReason};
 use crate::calendar::{ComponentKind, ObjectSummary};
 
 /// File name of the cache inside the data dir.
@@ -70,10 +71,8 @@ pub struct AccountRow {
     pub home_url: Option<String>,
     /// Hosts (host:port) discovery returned, allowed to receive credentials.
     pub trusted_hosts: Vec<String>,
-    /// Account state (`active`, `syncing`, `backoff`, `needs_relink`, `verifying`).
-    pub state: String,
-    /// Why a relink is needed.
-    pub relink_reason: Option<String>,
+    /// Account state and, when a relink is needed, why.
+    pub state: StateWithReason,
     /// Whether this password has completed a sync before.
     pub password_worked: bool,
     /// RFC 3339 time of the last complete sync.
@@ -204,6 +203,38 @@ pub struct CandidateObject {
     pub href: String,
     /// Bytes.
     pub raw: Vec<u8>,
+}
+
+// States and reasons are stored as their codes; schema v4's triggers keep anything else out, so a code
+// that does not parse is a damaged row, reported as such rather than guessed.
+impl rusqlite::types::ToSql for AccountState {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::FromSql for AccountState {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let s = v.as_str()?;
+        AccountState::parse(s).ok_or_else(|| {
+            rusqlite::types::FromSqlError::Other(format!("unknown account state {s:?}").into())
+        })
+    }
+}
+
+impl rusqlite::types::ToSql for RelinkReason {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::FromSql for RelinkReason {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let s = v.as_str()?;
+        RelinkReason::parse(s).ok_or_else(|| {
+            rusqlite::types::FromSqlError::Other(format!("unknown relink reason {s:?}").into())
+        })
+    }
 }
 
 fn component_str(c: &ComponentKind) -> &'static str {
@@ -350,8 +381,10 @@ impl Cache {
             principal_url: r.get(5)?,
             home_url: r.get(6)?,
             trusted_hosts: serde_json::from_str(&hosts).unwrap_or_default(),
-            state: r.get(8)?,
-            relink_reason: r.get(9)?,
+            state: StateWithReason {
+                state: r.get(8)?,
+                reason: r.get(9)?,
+            },
             password_worked: r.get(10)?,
             last_successful_sync: r.get(11)?,
             last_error: r.get(12)?,
@@ -410,11 +443,26 @@ impl Cache {
         Ok(())
     }
 
-    /// Sets the account state and relink reason.
-    pub fn set_state(&self, id: i64, state: &str, reason: Option<&str>) -> Result<(), CacheError> {
+    /// The account state and relink reason.
+    pub fn account_state(&self, id: i64) -> Result<StateWithReason, CacheError> {
+        Ok(self.conn.query_row(
+            "SELECT state, relink_reason FROM accounts WHERE id = ?1",
+            [id],
+            |r| {
+                Ok(StateWithReason {
+                    state: r.get(0)?,
+                    reason: r.get(1)?,
+                })
+            },
+        )?)
+    }
+
+    /// Stores the account state and relink reason (the connector's `account_state::transition` decides
+    /// them).
+    pub fn set_state(&self, id: i64, state: StateWithReason) -> Result<(), CacheError> {
         self.conn.execute(
             "UPDATE accounts SET state = ?2, relink_reason = ?3 WHERE id = ?1",
-            params![id, state, reason],
+            params![id, state.state, state.reason],
         )?;
         Ok(())
     }
@@ -959,6 +1007,73 @@ mod tests {
         }];
         c.apply_batch(7, &objs, &[], "now").unwrap();
         assert_eq!(c.event_count(7).unwrap(), 2);
+    }
+
+    #[test]
+    fn a_version_3_cache_keeps_its_account_states_through_migration_4() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut conn = Connection::open(dir.path().join(CACHE_FILE)).unwrap();
+            let tx = conn.transaction().unwrap();
+            for sql in &schema::MIGRATIONS[..3] {
+                tx.execute_batch(sql).unwrap();
+            }
+            tx.pragma_update(None, "user_version", 3).unwrap();
+            tx.execute_batch(
+                "INSERT INTO accounts (apple_id, server_url, keyring_service, linked_at, state, relink_reason) VALUES
+                    ('revoked@x', 'http://x/', 'svc', 'now', 'needs_relink', 'password_revoked'),
+                    ('backoff@x', 'http://x/', 'svc', 'now', 'backoff', NULL),
+                    ('bare@x', 'http://x/', 'svc', 'now', 'needs_relink', NULL),
+                    ('odd@x', 'http://x/', 'svc', 'now', 'paused', 'tired');",
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        let c = Cache::open(dir.path()).unwrap();
+        let got: Vec<(String, StateWithReason)> = c
+            .accounts()
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.apple_id, a.state))
+            .collect();
+        let with = |state, reason| StateWithReason {
+            state,
+            reason: Some(reason),
+        };
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "revoked@x".into(),
+                    with(AccountState::NeedsRelink, RelinkReason::PasswordRevoked)
+                ),
+                (
+                    "backoff@x".into(),
+                    StateWithReason::plain(AccountState::Backoff)
+                ),
+                // Older builds showed the password_rejected guidance for a needs_relink without reason.
+                (
+                    "bare@x".into(),
+                    with(AccountState::NeedsRelink, RelinkReason::PasswordRejected)
+                ),
+                // ... and read an unknown state as active, an unknown reason as none.
+                ("odd@x".into(), StateWithReason::plain(AccountState::Active)),
+            ]
+        );
+        // From now on only codes the engine knows can be stored.
+        for bad in [
+            "UPDATE accounts SET state = 'paused' WHERE apple_id = 'odd@x'",
+            "UPDATE accounts SET relink_reason = 'tired' WHERE apple_id = 'odd@x'",
+            "UPDATE accounts SET state = 'needs_relink', relink_reason = NULL WHERE apple_id = 'odd@x'",
+            "INSERT INTO accounts (apple_id, server_url, keyring_service, linked_at, state) VALUES ('n@x', 'u', 's', 'now', 'Active')",
+        ] {
+            let err = c.conn.execute_batch(bad).unwrap_err();
+            assert!(err.to_string().contains("invalid account state"), "{bad}: {err}");
+        }
+        let id = c.account("odd@x").unwrap().unwrap().id;
+        let revoked = with(AccountState::NeedsRelink, RelinkReason::PasswordRevoked);
+        c.set_state(id, revoked).unwrap();
+        assert_eq!(c.account("odd@x").unwrap().unwrap().state, revoked);
     }
 
     #[test]
