@@ -9,14 +9,18 @@ use serde::Serialize;
 use crate::account_state::{
     transition, AccountState, Event, Password, StateWithReason, TransitionError,
 };
+use crate::accounts_file;
+use crate::backoff::backoff_for;
 use crate::cache::{Cache, CalendarMeta, CACHE_FILE};
 use crate::calendar::{self, OccTime, Occurrence};
+use crate::clock::{self, now_rfc3339};
 use crate::config::{AccountStatus, CalendarStatus, StatusReport};
 use crate::credentials::{CredentialStore, Secret};
-use crate::error::{Error, Result};
+use crate::error::{io_err, Error, Result};
+use crate::export::{self, ExportFormat, ExportReport};
+use crate::icloud::session::{transport_error, Session};
 use crate::icloud::{asp, discovery};
 use crate::relink::guidance;
-use crate::sync::session::{transport_error, Session};
 use crate::sync::{self, CalendarReport, ProgressFn};
 
 /// Password checks with Apple (verifications) refused within [`VERIFY_WINDOW_SECS`] that pause further
@@ -79,89 +83,11 @@ pub struct EventOut {
     pub href: String,
 }
 
-/// Export formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExportFormat {
-    /// One .ics file per calendar.
-    Ics,
-    /// One directory per calendar, one .ics file per object, bytes as cached.
-    Vdir,
-}
-
-/// Result of `export`.
-#[derive(Debug, Clone, Serialize)]
-pub struct ExportReport {
-    /// Files written.
-    pub files: usize,
-    /// Objects written.
-    pub objects: usize,
-}
-
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-struct AccountsFileEntry {
-    apple_id: String,
-    server_url: String,
-    keyring_service: String,
-}
-
-const ACCOUNTS_FILE: &str = "accounts.json";
-
 /// The engine for one data dir.
 pub struct Connector {
     data_dir: PathBuf,
     keyring_service: String,
     pub(crate) cache: Arc<Mutex<Cache>>,
-}
-
-use crate::clock::{self, now_rfc3339};
-
-/// Rule 7 backoff after a failure: `(next attempt, new floor)` in unix seconds / seconds, or None when
-/// the failure is not the server's (usage, keychain, cache).
-fn backoff_for(e: &Error, floor: i64, now: i64) -> Option<(i64, i64)> {
-    // Jitter from the clock's sub-second part: spreads many machines without a RNG dependency.
-    let jitter = |d: i64| d / 10 * i64::from(chrono::Utc::now().timestamp_subsec_millis()) / 1000;
-    match e {
-        Error::Throttled { retry_after, .. } => {
-            // QUIRK(icloud §2.6): a floor of 2 s that doubles, and never below Retry-After (which the
-            // classifier already floored and doubled).
-            let new_floor = (floor * 2).clamp(2, 3600);
-            let wait = retry_after
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0)
-                .max(new_floor);
-            Some((now + wait + jitter(wait), new_floor))
-        }
-        Error::Transient(_)
-        | Error::Unreachable(_)
-        | Error::NotDav(_)
-        | Error::Redirected(_)
-        | Error::Protocol(_) => {
-            let new_floor = (floor * 2).clamp(30, 3600);
-            Some((now + new_floor + jitter(new_floor), new_floor))
-        }
-        _ => None,
-    }
-}
-
-pub(crate) fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
-    Error::Io(format!("could not {what} {}: {e}", path.display()))
-}
-
-fn safe_file_name(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || "-_.@".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if out.is_empty() || out.starts_with('.') {
-        out.insert(0, '_');
-    }
-    out
 }
 
 impl Connector {
@@ -212,29 +138,12 @@ impl Connector {
         &self.data_dir
     }
 
-    fn read_accounts_file(&self) -> Vec<AccountsFileEntry> {
-        std::fs::read(self.data_dir.join(ACCOUNTS_FILE))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+    fn read_accounts_file(&self) -> Vec<accounts_file::Entry> {
+        accounts_file::read(&self.data_dir)
     }
 
     fn write_accounts_file(&self) -> Result<()> {
-        let entries: Vec<AccountsFileEntry> = lock(&self.cache)
-            .accounts()?
-            .into_iter()
-            .map(|a| AccountsFileEntry {
-                apple_id: a.apple_id,
-                server_url: a.server_url,
-                keyring_service: a.keyring_service,
-            })
-            .collect();
-        let path = self.data_dir.join(ACCOUNTS_FILE);
-        let tmp = self.data_dir.join(format!("{ACCOUNTS_FILE}.tmp"));
-        let body = serde_json::to_vec_pretty(&entries).map_err(|e| Error::Io(e.to_string()))?;
-        std::fs::write(&tmp, body).map_err(|e| io_err("write", &tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| io_err("write", &path, e))?;
-        Ok(())
+        accounts_file::write(&self.data_dir, &lock(&self.cache).accounts()?)
     }
 
     /// Applies `event` to `current` (the account's state as this process last read or wrote it), stores
@@ -818,54 +727,7 @@ impl Connector {
 
     /// Exports every calendar of every account with the bytes as cached.
     pub fn export(&self, format: ExportFormat, out: &Path) -> Result<ExportReport> {
-        std::fs::create_dir_all(out).map_err(|e| io_err("create", out, e))?;
-        let c = lock(&self.cache);
-        let mut report = ExportReport {
-            files: 0,
-            objects: 0,
-        };
-        for a in c.accounts()? {
-            for cal in c.calendars(a.id)? {
-                let base = safe_file_name(&format!("{}-{}", a.apple_id, cal.name()));
-                match format {
-                    ExportFormat::Vdir => {
-                        let dir = out.join(&base);
-                        std::fs::create_dir_all(&dir).map_err(|e| io_err("create", &dir, e))?;
-                        let r = c.for_each_object(cal.id, |href, raw| {
-                            let name = href.rsplit('/').next().unwrap_or(href);
-                            let mut file = safe_file_name(name);
-                            if !file.ends_with(".ics") {
-                                file.push_str(".ics");
-                            }
-                            std::fs::write(dir.join(file), raw)?;
-                            report.files += 1;
-                            report.objects += 1;
-                            Ok(())
-                        })?;
-                        r.map_err(|e| io_err("write into", &dir, e))?;
-                    }
-                    ExportFormat::Ics => {
-                        let path = out.join(format!("{base}.ics"));
-                        let mut buf: Vec<u8> = Vec::new();
-                        let mut n = 0;
-                        let r = c.for_each_object(cal.id, |_, raw| {
-                            buf.extend_from_slice(raw);
-                            if !raw.ends_with(b"\n") {
-                                buf.extend_from_slice(b"\r\n");
-                            }
-                            n += 1;
-                            Ok(())
-                        })?;
-                        r.map_err(|e| io_err("read", &path, e))?;
-                        let merged = merge_to_single_calendar(&buf);
-                        std::fs::write(&path, merged).map_err(|e| io_err("write", &path, e))?;
-                        report.files += 1;
-                        report.objects += n;
-                    }
-                }
-            }
-        }
-        Ok(report)
+        export::export(&lock(&self.cache), format, out)
     }
 }
 
@@ -918,77 +780,9 @@ pub fn parse_server_url(s: &str) -> Result<Url> {
     Ok(u)
 }
 
-/// Joins several VCALENDAR objects into one: the first object's header, every component once (time
-/// zones deduplicated by TZID), one END. Component lines are copied byte for byte.
-fn merge_to_single_calendar(objects: &[u8]) -> Vec<u8> {
-    let mut header: Vec<&[u8]> = Vec::new();
-    let mut header_done = false;
-    let mut body: Vec<u8> = Vec::new();
-    let mut seen_tz: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
-    let mut depth = 0usize;
-    let mut current: Vec<u8> = Vec::new();
-    let mut current_tz: Option<Vec<u8>> = None;
-    for line in objects.split_inclusive(|b| *b == b'\n') {
-        let t = line.strip_suffix(b"\n").unwrap_or(line);
-        let t = t.strip_suffix(b"\r").unwrap_or(t);
-        let upper = t.to_ascii_uppercase();
-        if upper == b"BEGIN:VCALENDAR" {
-            depth = 0;
-            continue;
-        }
-        if upper == b"END:VCALENDAR" {
-            header_done = true;
-            continue;
-        }
-        if upper.starts_with(b"BEGIN:") {
-            depth += 1;
-        }
-        if depth == 0 {
-            if !header_done {
-                header.push(line);
-            }
-            continue;
-        }
-        current.extend_from_slice(line);
-        if depth == 1 && upper.starts_with(b"TZID:") {
-            current_tz = Some(upper[5..].to_vec());
-        }
-        if upper.starts_with(b"END:") {
-            depth -= 1;
-            if depth == 0 {
-                let is_tz = current.to_ascii_uppercase().starts_with(b"BEGIN:VTIMEZONE");
-                let keep = !is_tz || current_tz.take().is_none_or(|tz| seen_tz.insert(tz));
-                if keep {
-                    body.extend_from_slice(&current);
-                }
-                current.clear();
-            }
-        }
-    }
-    let mut out = b"BEGIN:VCALENDAR\r\n".to_vec();
-    for h in header {
-        out.extend_from_slice(h);
-    }
-    out.extend_from_slice(&body);
-    out.extend_from_slice(b"END:VCALENDAR\r\n");
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ics_export_merges_objects_and_dedupes_time_zones() {
-        let a = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\nEND:VTIMEZONE\r\nBEGIN:VEVENT\r\nUID:a\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
-        let b = a.replace("UID:a", "UID:b");
-        let merged = merge_to_single_calendar(format!("{a}{b}").as_bytes());
-        let s = String::from_utf8(merged).unwrap();
-        assert_eq!(s.matches("BEGIN:VCALENDAR").count(), 1);
-        assert_eq!(s.matches("BEGIN:VTIMEZONE").count(), 1);
-        assert_eq!(s.matches("BEGIN:VEVENT").count(), 2);
-        assert!(s.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"));
-    }
 
     #[test]
     fn server_url_is_checked() {

@@ -9,7 +9,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock;
-use crate::connector::{io_err, lock, Connector};
+use crate::connector::{lock, Connector};
+use crate::error::io_err;
 use crate::error::{Error, Result};
 use crate::notify::{
     decide, reconnected, ActionHandler, Decision, Health, Notifier, NotifyRecord, UserAction, DAY,

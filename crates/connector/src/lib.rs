@@ -7,6 +7,8 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod account_state;
+mod accounts_file;
+mod backoff;
 pub mod cache;
 pub mod calendar;
 pub mod clock;
@@ -17,6 +19,7 @@ mod daemon;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
+mod export;
 pub mod icloud;
 pub mod notify;
 pub mod policy;
@@ -24,9 +27,8 @@ pub mod relink;
 pub mod sync;
 pub mod text;
 
-pub use connector::{
-    Connector, EventOut, ExportFormat, ExportReport, LinkReport, OpenOptions, SyncReport,
-};
+pub use connector::{Connector, EventOut, LinkReport, OpenOptions, SyncReport};
 pub use credentials::Secret;
 pub use daemon::DaemonOptions;
 pub use error::{Error, Result};
+pub use export::{ExportFormat, ExportReport};

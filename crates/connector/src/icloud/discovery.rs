@@ -4,9 +4,9 @@
 
 use caldav::{CalendarHomeSet, CalendarInfo, CurrentUserPrincipal, ListCalendars, Url};
 
+use super::classify::Expect;
+use super::session::{is_loopback, Session};
 use crate::error::{Error, Result};
-use crate::icloud::classify::Expect;
-use crate::sync::session::{is_loopback, Session};
 
 /// What discovery found.
 #[derive(Debug, Clone)]

@@ -5,7 +5,6 @@
 //! complete pass.
 
 pub mod plan;
-pub mod session;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -18,8 +17,8 @@ use crate::calendar;
 use crate::error::{Error, Result};
 use crate::icloud::classify::{Classification, Expect};
 use crate::icloud::discovery::dav_error;
+use crate::icloud::session::{self, Session};
 use plan::{Listing, Plan};
-use session::Session;
 
 /// Hrefs per calendar-multiget on Apple's servers: iCloud clients batch 10–50 (§3.3); a few hundred
 /// keeps the request count low and every answer small.

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use caldav::{Credentials, DavRequest, RawResponse, Transport, TransportError, Url};
 use tokio_util::sync::CancellationToken;
 
+use super::classify::{classify, Classification, Expect};
 use crate::credentials::Secret;
 use crate::error::{Error, Result};
-use crate::icloud::classify::{classify, Classification, Expect};
 
 /// An account's request executor.
 #[derive(Clone)]
