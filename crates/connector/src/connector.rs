@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use caldav::{Transport, TransportConfig, Url};
+use caldav::{DavRequest, Transport, TransportConfig, Url};
 use serde::Serialize;
 
 use crate::account_state::{
