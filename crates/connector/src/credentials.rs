@@ -44,13 +44,9 @@ impl fmt::Display for Secret {
 
 impl Drop for Secret {
     fn drop(&mut self) {
-        // Overwrite the heap buffer before it is freed. `String` has no safe zeroing API, so the bytes
-        // are replaced through a Vec we own.
-        let mut bytes = std::mem::take(&mut self.0).into_bytes();
-        for b in bytes.iter_mut() {
-            *b = 0;
-        }
-        std::hint::black_box(&bytes);
+        // Overwrite the heap buffer (its whole capacity) before it is freed, in a way the compiler
+        // may not optimise away.
+        zeroize::Zeroize::zeroize(&mut self.0);
     }
 }
 
