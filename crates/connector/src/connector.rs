@@ -15,7 +15,7 @@ use crate::cache::{Cache, CalendarMeta, CACHE_FILE};
 use crate::calendar::{self, OccTime, Occurrence};
 use crate::clock::{self, now_rfc3339};
 use crate::config::{AccountStatus, CalendarStatus, StatusReport};
-use crate::credentials::{CredentialStore, Secret};
+use crate::credentials::{Keychain, OsKeychain, Secret};
 use crate::error::{io_err, Error, Result};
 use crate::export::{self, ExportFormat, ExportReport};
 use crate::icloud::session::{transport_error, Session};
@@ -88,16 +88,24 @@ pub struct Connector {
     data_dir: PathBuf,
     keyring_service: String,
     pub(crate) cache: Arc<Mutex<Cache>>,
+    keychain: Arc<dyn Keychain>,
 }
 
 impl Connector {
     /// Opens the cache in the data dir.
     pub fn open(opts: OpenOptions) -> Result<Connector> {
+        Connector::open_with_keychain(opts, Arc::new(OsKeychain))
+    }
+
+    /// Opens the cache in the data dir, keeping passwords in `keychain` instead of the OS keychain
+    /// (tests run the engine in-process with a [`crate::credentials::MemoryKeychain`]).
+    pub fn open_with_keychain(opts: OpenOptions, keychain: Arc<dyn Keychain>) -> Result<Connector> {
         let cache = Cache::open(&opts.data_dir)?;
         Ok(Connector {
             data_dir: opts.data_dir,
             keyring_service: opts.keyring_service,
             cache: Arc::new(Mutex::new(cache)),
+            keychain,
         })
     }
 
@@ -179,7 +187,7 @@ impl Connector {
         }
         let server = parse_server_url(server_url)?;
         // Fail before any network traffic when the password could not be saved afterwards.
-        CredentialStore::check_available()?;
+        self.keychain.check_available()?;
         let secret = Secret::new(asp::normalize(secret.expose()));
         let looks = asp::looks_like_asp(secret.expose());
         let session = Session::new(Self::transport()?, &apple_id, secret.duplicate());
@@ -194,8 +202,8 @@ impl Connector {
             }
             Err(e) => return Err(e),
         };
-        let store = CredentialStore::new(self.keyring_service.clone());
-        store.store(&apple_id, &secret)?;
+        self.keychain
+            .store(&self.keyring_service, &apple_id, &secret)?;
         let names = {
             let c = lock(&self.cache);
             let id = c.upsert_account(
@@ -237,7 +245,7 @@ impl Connector {
     /// Unlinks: deletes the keychain entry and everything cached for the account.
     pub fn unlink(&self, apple_id: &str) -> Result<()> {
         let acc = self.account(apple_id)?;
-        CredentialStore::new(acc.keyring_service.clone()).delete(&acc.apple_id)?;
+        self.keychain.delete(&acc.keyring_service, &acc.apple_id)?;
         lock(&self.cache).delete_account(acc.id)?;
         self.write_accounts_file()
     }
@@ -306,7 +314,8 @@ impl Connector {
         let acc = self.account(apple_id)?;
         let secret = Secret::new(asp::normalize(secret.expose()));
         let checking = self.verify(&acc, &secret, false).await?;
-        CredentialStore::new(acc.keyring_service.clone()).store(&acc.apple_id, &secret)?;
+        self.keychain
+            .store(&acc.keyring_service, &acc.apple_id, &secret)?;
         {
             let c = lock(&self.cache);
             self.apply(&c, &acc, checking, Event::CheckAccepted)?;
@@ -398,13 +407,12 @@ impl Connector {
         scheduled: bool,
     ) -> Result<SyncReport> {
         let mut acc = self.account(apple_id)?;
-        let store = CredentialStore::new(acc.keyring_service.clone());
         if let Err(refused) = transition(acc.state, Event::SyncStarted) {
             // docs/design.md rule 1: zero requests with a rejected password, in every later run too.
             if !retry_auth || !matches!(refused, TransitionError::NeedsRelink(_)) {
                 return Err(transition_error(&acc.apple_id, refused));
             }
-            let secret = store.load(&acc.apple_id)?;
+            let secret = self.keychain.load(&acc.keyring_service, &acc.apple_id)?;
             let checking = self.verify(&acc, &secret, true).await?;
             self.apply(&lock(&self.cache), &acc, checking, Event::CheckAccepted)?;
             acc = self.account(apple_id)?;
@@ -421,7 +429,7 @@ impl Connector {
                 });
             }
         }
-        let secret = store.load(&acc.apple_id)?;
+        let secret = self.keychain.load(&acc.keyring_service, &acc.apple_id)?;
         let saved = Password::Saved {
             looks_like_asp: asp::looks_like_asp(secret.expose()),
             worked_before: acc.password_worked,
