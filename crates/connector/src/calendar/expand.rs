@@ -1,8 +1,14 @@
 //! Recurrence expansion for agenda queries: a master with its overrides becomes the occurrences that
 //! overlap a window, bounded by [`MAX_OCCURRENCES_PER_OBJECT`] and a work budget.
 
+use chrono::{DateTime, NaiveDate, SecondsFormat, TimeDelta, Utc};
+
+use super::model::{self, EventComp, When};
 use super::parse::*;
-use super::*;
+use super::tz::Zone;
+use super::{
+    rrule, OccTime, Occurrence, ParseError, MAX_EXPANSION_WORK, MAX_OCCURRENCES_PER_OBJECT,
+};
 
 #[derive(Debug, Clone, Copy)]
 pub(super) enum EventLength {
@@ -473,6 +479,7 @@ pub(super) fn occurrences_inner(
 
 #[cfg(test)]
 mod tests {
+    use super::super::tz;
     use super::*;
 
     #[test]

@@ -18,8 +18,7 @@ mod rrule;
 mod summary;
 mod tz;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat, TimeDelta, Utc};
-use model::{EventComp, When};
+use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat, Utc};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::str::FromStr;
 use tz::Zone;

@@ -1,6 +1,7 @@
 //! Bytes → calcard's iCalendar → our event model (after the byte-level clean-up of [`super::preprocess`]).
 
-use super::*;
+use super::model::{self, EventComp};
+use super::{preprocess, tz, ParseError, MAX_OBJECT_BYTES};
 
 pub(super) fn parse_ical(raw: &[u8]) -> Result<calcard::icalendar::ICalendar, ParseError> {
     if raw.len() > MAX_OBJECT_BYTES {

@@ -1,9 +1,16 @@
 //! What the cache stores about an object: its UID, summary, location and the window its occurrences
 //! can fall in (so agenda queries pre-select candidates in SQL).
 
+use chrono::NaiveDate;
+
 use super::expand::*;
+use super::model::{self, EventComp, When};
 use super::parse::*;
-use super::*;
+use super::tz::Zone;
+use super::{
+    rrule, ComponentKind, ObjectSummary, OccTime, ParseError, FLOATING_SLACK_SECS,
+    MAX_COUNT_FOR_BOUNDS, MAX_EXPANSION_WORK,
+};
 
 pub(super) fn summarize_inner(raw: &[u8]) -> Result<ObjectSummary, ParseError> {
     let ical = parse_ical(raw)?;
