@@ -5,7 +5,7 @@ use url::Url;
 use crate::error::DavError;
 use crate::propfind::Propfind;
 use crate::xml::{normalize_href, DavResponse, Multistatus, CALDAV, CS, DAV, ICAL};
-use crate::{DavRequest, Depth, RawResponse};
+use crate::{DavRequest, Depth, PreparedRequest, RawResponse};
 
 /// PROPFIND Depth 0 for `DAV:current-user-principal` (RFC 5397).
 ///
@@ -25,14 +25,18 @@ impl CurrentUserPrincipal {
             props: vec![(DAV, "current-user-principal")],
         }
     }
+}
+
+impl DavRequest for CurrentUserPrincipal {
+    type Response = Url;
 
     /// The request to send.
-    pub fn request(&self) -> DavRequest {
+    fn request(&self) -> PreparedRequest {
         self.propfind().request()
     }
 
     /// The principal URL, absolute.
-    pub fn parse(&self, resp: &RawResponse) -> Result<Url, DavError> {
+    fn parse(&self, resp: &RawResponse) -> Result<Self::Response, DavError> {
         let ms = self.propfind().parse(resp)?;
         first_href_prop(&ms, &resp.url, DAV, "current-user-principal")
     }
@@ -53,9 +57,13 @@ impl CalendarHomeSet {
             props: vec![(CALDAV, "calendar-home-set")],
         }
     }
+}
+
+impl DavRequest for CalendarHomeSet {
+    type Response = Url;
 
     /// The request to send.
-    pub fn request(&self) -> DavRequest {
+    fn request(&self) -> PreparedRequest {
         self.propfind().request()
     }
 
@@ -63,7 +71,7 @@ impl CalendarHomeSet {
     ///
     /// QUIRK(icloud §1.3): iCloud answers with an absolute URL on a partition host with an explicit
     /// port (`https://p62-caldav.icloud.com:443/…`); this is how clients move to that host.
-    pub fn parse(&self, resp: &RawResponse) -> Result<Url, DavError> {
+    fn parse(&self, resp: &RawResponse) -> Result<Self::Response, DavError> {
         let ms = self.propfind().parse(resp)?;
         first_href_prop(&ms, &resp.url, CALDAV, "calendar-home-set")
     }
@@ -137,9 +145,13 @@ impl ListCalendars {
             props: LIST_PROPS.to_vec(),
         }
     }
+}
+
+impl DavRequest for ListCalendars {
+    type Response = Vec<CalendarInfo>;
 
     /// The request to send.
-    pub fn request(&self) -> DavRequest {
+    fn request(&self) -> PreparedRequest {
         self.propfind().request()
     }
 
@@ -148,7 +160,7 @@ impl ListCalendars {
     /// QUIRK(icloud §1.6): selected by resourcetype containing `C:calendar` and a component set
     /// containing VEVENT, never by name; the home itself, VTODO lists, the scheduling inbox and
     /// outbox and the notification collection are skipped.
-    pub fn parse(&self, resp: &RawResponse) -> Result<Vec<CalendarInfo>, DavError> {
+    fn parse(&self, resp: &RawResponse) -> Result<Self::Response, DavError> {
         let ms = self.propfind().parse(resp)?;
         let home_path = normalize_href(&self.home, self.home.as_str())
             .map(|u| u.path().trim_end_matches('/').to_owned())

@@ -126,3 +126,15 @@ impl TransportError {
         )
     }
 }
+
+/// Why [`crate::Transport::run`] failed: the request did not get an answer, or the answer was not
+/// what the request accepts.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Sending or receiving failed.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The answer could not be parsed (or had a status the request does not accept).
+    #[error(transparent)]
+    Dav(#[from] DavError),
+}

@@ -5,7 +5,7 @@
 use url::Url;
 
 use crate::error::DavError;
-use crate::{DavRequest, RawResponse};
+use crate::{DavRequest, PreparedRequest, RawResponse};
 
 /// GET one item.
 #[derive(Debug, Clone)]
@@ -23,10 +23,12 @@ pub struct GetResult {
     pub etag: Option<String>,
 }
 
-impl Get {
+impl DavRequest for Get {
+    type Response = GetResult;
+
     /// The request to send.
-    pub fn request(&self) -> DavRequest {
-        DavRequest {
+    fn request(&self) -> PreparedRequest {
+        PreparedRequest {
             method: http::Method::GET,
             url: self.url.clone(),
             depth: None,
@@ -36,7 +38,7 @@ impl Get {
     }
 
     /// Accepts 200 only.
-    pub fn parse(&self, resp: &RawResponse) -> Result<GetResult, DavError> {
+    fn parse(&self, resp: &RawResponse) -> Result<Self::Response, DavError> {
         if resp.status != 200 {
             return Err(DavError::UnexpectedStatus {
                 status: resp.status,

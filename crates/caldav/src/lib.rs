@@ -1,8 +1,9 @@
 //! CalDAV/WebDAV protocol for the Calendar Connector.
 //!
-//! Requests are values: build one (e.g. [`ListCalendars`]), turn it into a [`DavRequest`] with
-//! `request()`, send it with [`Transport::execute`], and parse the [`RawResponse`] with the same value's
-//! `parse()`. The multistatus parser ([`parse_multistatus`]) tolerates the iCloud quirks documented in
+//! Requests are values implementing [`DavRequest`] (as in libdav): build one (e.g. [`ListCalendars`]),
+//! and [`Transport::run`] sends its `request()` and hands the answer to its `parse()`. Callers that
+//! look at the raw answer first (the connector classifies every response) send the
+//! [`PreparedRequest`] with [`Transport::execute`] and call `parse()` themselves. The multistatus parser ([`parse_multistatus`]) tolerates the iCloud quirks documented in
 //! `docs/icloud.md`; each workaround is tagged `QUIRK(icloud §N.M)`.
 //!
 //! This crate knows the protocol only: nothing about accounts, keychains, caches or sync planning.
@@ -21,7 +22,7 @@ pub mod transport;
 pub mod xml;
 
 pub use discovery::{CalendarHomeSet, CalendarInfo, CurrentUserPrincipal, ListCalendars};
-pub use error::{DavError, TransportError, XmlError};
+pub use error::{DavError, RunError, TransportError, XmlError};
 pub use get::{Get, GetResult};
 pub use multiget::{CalendarMultiget, MultigetItem};
 pub use options::{DavCapabilities, Options};
@@ -34,10 +35,23 @@ pub use xml::{
     Propstat, CALDAV, CS, DAV, ICAL,
 };
 
-/// A request as a value: build it, send it with [`Transport::execute`], parse the [`RawResponse`]
-/// with the `parse` fn of the value that built it.
+/// A request as a value: it builds its HTTP request and parses the answer to it, so each request is
+/// unit-tested against recorded XML without a network, and one [`Transport::run`] sends any of them.
+pub trait DavRequest {
+    /// What a successful answer is parsed into.
+    type Response;
+
+    /// The HTTP request to send.
+    fn request(&self) -> PreparedRequest;
+
+    /// Parses the answer to [`DavRequest::request`]; a status the request does not accept is
+    /// [`DavError::UnexpectedStatus`].
+    fn parse(&self, resp: &RawResponse) -> Result<Self::Response, DavError>;
+}
+
+/// The HTTP request a [`DavRequest`] builds.
 #[derive(Debug, Clone)]
-pub struct DavRequest {
+pub struct PreparedRequest {
     /// HTTP method, including WebDAV extension methods (PROPFIND, REPORT).
     pub method: http::Method,
     /// Absolute request URL.

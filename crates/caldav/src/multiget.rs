@@ -4,7 +4,10 @@ use url::Url;
 
 use crate::error::DavError;
 use crate::xml::{normalize_escapes, parse_multistatus, CALDAV, DAV};
-use crate::{body, expect_207, method_report, DavRequest, Depth, RawResponse, XML_CONTENT_TYPE};
+use crate::{
+    body, expect_207, method_report, DavRequest, Depth, PreparedRequest, RawResponse,
+    XML_CONTENT_TYPE,
+};
 
 /// calendar-multiget for getetag + calendar-data of `hrefs`.
 ///
@@ -36,8 +39,31 @@ pub struct MultigetItem {
 }
 
 impl CalendarMultiget {
+    /// Requested hrefs that did not come back with a 2xx status and data.
+    ///
+    /// QUIRK(icloud §3.3): one href can come back 404 though the listing named it, and servers
+    /// have silently capped multigets; callers skip these and recheck next time.
+    pub fn missing(&self, items: &[MultigetItem]) -> Vec<Url> {
+        let answered: std::collections::HashSet<&str> = items
+            .iter()
+            .filter(|it| (200..300).contains(&it.status) && it.data.is_some())
+            .map(|it| it.url.path())
+            .collect();
+        self.hrefs
+            .iter()
+            // The request URL is already parsed: normalising its path's escapes is what
+            // normalize_href would do to it, without another URL parse.
+            .filter(|h| !answered.contains(normalize_escapes(h.path()).as_str()))
+            .cloned()
+            .collect()
+    }
+}
+
+impl DavRequest for CalendarMultiget {
+    type Response = Vec<MultigetItem>;
+
     /// The request to send; hrefs are written as paths.
-    pub fn request(&self) -> DavRequest {
+    fn request(&self) -> PreparedRequest {
         let mut ns = body::Namespaces::new();
         ns.prefix(CALDAV);
         let mut inner = body::prop_element(&mut ns, &[(DAV, "getetag"), (CALDAV, "calendar-data")]);
@@ -46,7 +72,7 @@ impl CalendarMultiget {
             inner.push_str(&body::escape(h.path()));
             inner.push_str("</D:href>");
         }
-        DavRequest {
+        PreparedRequest {
             method: method_report(),
             url: self.url.clone(),
             depth: Some(Depth::One),
@@ -56,7 +82,7 @@ impl CalendarMultiget {
     }
 
     /// Parses the 207 answer: one item per response, in the server's order.
-    pub fn parse(&self, resp: &RawResponse) -> Result<Vec<MultigetItem>, DavError> {
+    fn parse(&self, resp: &RawResponse) -> Result<Self::Response, DavError> {
         expect_207(resp)?;
         let ms = parse_multistatus(&resp.body, &resp.url)?;
         let mut items = Vec::with_capacity(ms.responses.len());
@@ -92,25 +118,6 @@ impl CalendarMultiget {
             });
         }
         Ok(items)
-    }
-
-    /// Requested hrefs that did not come back with a 2xx status and data.
-    ///
-    /// QUIRK(icloud §3.3): one href can come back 404 though the listing named it, and servers
-    /// have silently capped multigets; callers skip these and recheck next time.
-    pub fn missing(&self, items: &[MultigetItem]) -> Vec<Url> {
-        let answered: std::collections::HashSet<&str> = items
-            .iter()
-            .filter(|it| (200..300).contains(&it.status) && it.data.is_some())
-            .map(|it| it.url.path())
-            .collect();
-        self.hrefs
-            .iter()
-            // The request URL is already parsed: normalising its path's escapes is what
-            // normalize_href would do to it, without another URL parse.
-            .filter(|h| !answered.contains(normalize_escapes(h.path()).as_str()))
-            .cloned()
-            .collect()
     }
 }
 

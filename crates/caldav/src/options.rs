@@ -3,7 +3,7 @@
 use url::Url;
 
 use crate::error::DavError;
-use crate::{DavRequest, RawResponse};
+use crate::{DavRequest, PreparedRequest, RawResponse};
 
 /// OPTIONS on a resource.
 #[derive(Debug, Clone)]
@@ -30,10 +30,12 @@ impl DavCapabilities {
     }
 }
 
-impl Options {
+impl DavRequest for Options {
+    type Response = DavCapabilities;
+
     /// The request to send.
-    pub fn request(&self) -> DavRequest {
-        DavRequest {
+    fn request(&self) -> PreparedRequest {
+        PreparedRequest {
             method: http::Method::OPTIONS,
             url: self.url.clone(),
             depth: None,
@@ -43,7 +45,7 @@ impl Options {
     }
 
     /// Accepts any 2xx.
-    pub fn parse(&self, resp: &RawResponse) -> Result<DavCapabilities, DavError> {
+    fn parse(&self, resp: &RawResponse) -> Result<Self::Response, DavError> {
         if !(200..300).contains(&resp.status) {
             return Err(DavError::UnexpectedStatus {
                 status: resp.status,

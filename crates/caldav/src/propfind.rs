@@ -5,7 +5,10 @@ use url::Url;
 use crate::error::DavError;
 use crate::sync_collection::ItemRef;
 use crate::xml::{parse_multistatus, Multistatus, DAV};
-use crate::{body, expect_207, method_propfind, DavRequest, Depth, RawResponse, XML_CONTENT_TYPE};
+use crate::{
+    body, expect_207, method_propfind, DavRequest, Depth, PreparedRequest, RawResponse,
+    XML_CONTENT_TYPE,
+};
 
 /// PROPFIND for a list of properties, each given as (namespace, local name).
 #[derive(Debug, Clone)]
@@ -18,10 +21,12 @@ pub struct Propfind {
     pub props: Vec<(&'static str, &'static str)>,
 }
 
-impl Propfind {
+impl DavRequest for Propfind {
+    type Response = Multistatus;
+
     /// The request to send.
-    pub fn request(&self) -> DavRequest {
-        DavRequest {
+    fn request(&self) -> PreparedRequest {
+        PreparedRequest {
             method: method_propfind(),
             url: self.url.clone(),
             depth: Some(self.depth),
@@ -31,7 +36,7 @@ impl Propfind {
     }
 
     /// Parses the 207 answer.
-    pub fn parse(&self, resp: &RawResponse) -> Result<Multistatus, DavError> {
+    fn parse(&self, resp: &RawResponse) -> Result<Self::Response, DavError> {
         expect_207(resp)?;
         Ok(parse_multistatus(&resp.body, &resp.url)?)
     }
@@ -53,15 +58,19 @@ impl ListEtags {
             props: vec![(DAV, "getetag"), (DAV, "resourcetype")],
         }
     }
+}
+
+impl DavRequest for ListEtags {
+    type Response = Vec<ItemRef>;
 
     /// The request to send.
-    pub fn request(&self) -> DavRequest {
+    fn request(&self) -> PreparedRequest {
         self.propfind().request()
     }
 
     /// Member items; the collection itself, sub-collections and members the server reports as
     /// not found are left out.
-    pub fn parse(&self, resp: &RawResponse) -> Result<Vec<ItemRef>, DavError> {
+    fn parse(&self, resp: &RawResponse) -> Result<Self::Response, DavError> {
         let ms = self.propfind().parse(resp)?;
         let mut items = Vec::new();
         for r in ms.responses {

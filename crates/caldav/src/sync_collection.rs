@@ -4,7 +4,10 @@ use url::Url;
 
 use crate::error::DavError;
 use crate::xml::{parse_multistatus_each, DAV};
-use crate::{body, expect_207, method_report, DavRequest, Depth, RawResponse, XML_CONTENT_TYPE};
+use crate::{
+    body, expect_207, method_report, DavRequest, Depth, PreparedRequest, RawResponse,
+    XML_CONTENT_TYPE,
+};
 
 /// A member of a collection and its etag.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,10 +46,12 @@ pub struct SyncResult {
     pub incomplete: bool,
 }
 
-impl SyncCollection {
+impl DavRequest for SyncCollection {
+    type Response = SyncResult;
+
     /// The request to send. RFC 6578 §3.2 defines the report for `Depth: 0` only; the scope is
     /// given by `DAV:sync-level`.
-    pub fn request(&self) -> DavRequest {
+    fn request(&self) -> PreparedRequest {
         let mut ns = body::Namespaces::new();
         let token = match &self.token {
             Some(t) => format!("<D:sync-token>{}</D:sync-token>", body::escape(t)),
@@ -54,7 +59,7 @@ impl SyncCollection {
         };
         let prop = body::prop_element(&mut ns, &[(DAV, "getetag")]);
         let inner = format!("{token}<D:sync-level>1</D:sync-level>{prop}");
-        DavRequest {
+        PreparedRequest {
             method: method_report(),
             url: self.url.clone(),
             depth: Some(Depth::Zero),
@@ -65,7 +70,7 @@ impl SyncCollection {
 
     /// Parses the 207 answer. Other statuses (e.g. 403/409/410/412 for an expired token,
     /// §3.2) come back as [`DavError::UnexpectedStatus`] for the caller to decide.
-    pub fn parse(&self, resp: &RawResponse) -> Result<SyncResult, DavError> {
+    fn parse(&self, resp: &RawResponse) -> Result<Self::Response, DavError> {
         expect_207(resp)?;
         let own = trim_slash(resp.url.path()).to_owned();
         let mut out = SyncResult::default();

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use url::{Host, Url};
 
-use crate::error::TransportError;
-use crate::{DavRequest, RawResponse, XML_CONTENT_TYPE};
+use crate::error::{RunError, TransportError};
+use crate::{DavRequest, PreparedRequest, RawResponse, XML_CONTENT_TYPE};
 
 /// Settings for [`Transport`].
 #[derive(Debug, Clone)]
@@ -123,6 +123,16 @@ impl Transport {
         })
     }
 
+    /// Sends `req` and parses the answer with it (see [`Transport::execute`] for what is sent where).
+    pub async fn run<R: DavRequest>(
+        &self,
+        req: &R,
+        creds: Option<&Credentials<'_>>,
+    ) -> Result<R::Response, RunError> {
+        let resp = self.execute(&req.request(), creds).await?;
+        Ok(req.parse(&resp)?)
+    }
+
     /// Sends `req` and reads the whole response.
     ///
     /// With credentials, the request is refused before anything is sent unless the host is
@@ -131,7 +141,7 @@ impl Transport {
     /// method and body; any other redirect fails with [`TransportError::CrossHostRedirect`].
     pub async fn execute(
         &self,
-        req: &DavRequest,
+        req: &PreparedRequest,
         creds: Option<&Credentials<'_>>,
     ) -> Result<RawResponse, TransportError> {
         let mut url = req.url.clone();
@@ -186,7 +196,7 @@ impl Transport {
 
     async fn send_once(
         &self,
-        req: &DavRequest,
+        req: &PreparedRequest,
         url: &Url,
         creds: Option<&Credentials<'_>>,
     ) -> Result<reqwest::Response, TransportError> {
@@ -403,6 +413,7 @@ fn is_loopback(url: &Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::DavError;
 
     #[test]
     fn default_user_agent_is_stable_and_not_a_browser() {
@@ -444,6 +455,71 @@ mod tests {
             password: "abcd-efgh-ijkl-mnop",
         };
         assert!(!format!("{c:?}").contains("abcd"));
+    }
+
+    /// One connection to a listener on loopback: the request as received, and a canned answer.
+    async fn answer_once(answer: &'static str) -> (Url, tokio::task::JoinHandle<String>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let seen = tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            // The request is small: read until the end of the headers and the body's closing tag.
+            while !String::from_utf8_lossy(&got).contains("</D:propfind>") {
+                let n = sock.read(&mut buf).await.unwrap();
+                assert!(n > 0, "connection closed early");
+                got.extend_from_slice(&buf[..n]);
+            }
+            sock.write_all(answer.as_bytes()).await.unwrap();
+            String::from_utf8_lossy(&got).into_owned()
+        });
+        (url, seen)
+    }
+
+    #[tokio::test]
+    async fn run_sends_the_request_a_value_builds_and_parses_the_answer_with_it() {
+        let body = r#"<?xml version="1.0"?><multistatus xmlns="DAV:"><response><href>/</href><propstat><prop><current-user-principal><href>/17149682/principal/</href></current-user-principal></prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>"#;
+        let answer: &'static str = Box::leak(
+            format!(
+                "HTTP/1.1 207 Multi-Status\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .into_boxed_str(),
+        );
+        let (url, seen) = answer_once(answer).await;
+        let t = Transport::new(TransportConfig::default()).unwrap();
+        let req = crate::CurrentUserPrincipal { url: url.clone() };
+        let principal = t.run(&req, None).await.unwrap();
+        assert_eq!(principal, url.join("/17149682/principal/").unwrap());
+        let sent = seen.await.unwrap();
+        assert!(sent.starts_with("PROPFIND / HTTP/1.1\r\n"), "{sent}");
+        assert!(
+            sent.to_ascii_lowercase().contains("\r\ndepth: 0\r\n"),
+            "{sent}"
+        );
+        assert!(sent.contains("current-user-principal"), "{sent}");
+    }
+
+    #[tokio::test]
+    async fn run_reports_an_answer_the_request_does_not_accept_as_a_dav_error() {
+        let (url, _seen) = answer_once(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+        )
+        .await;
+        let t = Transport::new(TransportConfig::default()).unwrap();
+        let err = t
+            .run(&crate::CurrentUserPrincipal { url }, None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                RunError::Dav(DavError::UnexpectedStatus { status: 200 })
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]

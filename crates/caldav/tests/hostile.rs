@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use caldav::{
     normalize_href, parse_multistatus, CalendarHomeSet, CalendarMultiget, CurrentUserPrincipal,
-    DavError, ListCalendars, ListEtags, Multistatus, RawResponse, SyncCollection, Url, XmlError,
-    CALDAV,
+    DavError, DavRequest, ListCalendars, ListEtags, Multistatus, RawResponse, SyncCollection, Url,
+    XmlError, CALDAV,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};

@@ -4,7 +4,8 @@
 use std::sync::{Arc, Mutex};
 
 use caldav::{
-    Credentials, DavRequest, Depth, Propfind, Transport, TransportConfig, TransportError, Url, DAV,
+    Credentials, DavRequest, Depth, PreparedRequest, Propfind, Transport, TransportConfig,
+    TransportError, Url, DAV,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -107,7 +108,7 @@ const CREDS: Credentials<'static> = Credentials {
     password: "abcd-efgh-ijkl-mnop",
 };
 
-fn propfind(url: Url) -> DavRequest {
+fn propfind(url: Url) -> PreparedRequest {
     Propfind {
         url,
         depth: Depth::Zero,
@@ -243,7 +244,7 @@ async fn response_over_cap_is_too_large() {
         ..TransportConfig::default()
     };
     let t = Transport::new(cfg).unwrap();
-    let get = |path: &str| DavRequest {
+    let get = |path: &str| PreparedRequest {
         method: http::Method::GET,
         url: base.join(path).unwrap(),
         depth: None,

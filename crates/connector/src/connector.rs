@@ -3,17 +3,24 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use caldav::{Transport, TransportConfig, Url};
+use caldav::{DavRequest, Transport, TransportConfig, Url};
 use serde::Serialize;
 
+use crate::account_state::{
+    transition, AccountState, Event, Password, StateWithReason, TransitionError,
+};
+use crate::accounts_file;
+use crate::backoff::backoff_for;
 use crate::cache::{Cache, CalendarMeta, CACHE_FILE};
 use crate::calendar::{self, OccTime, Occurrence};
+use crate::clock::{self, now_rfc3339};
 use crate::config::{AccountStatus, CalendarStatus, StatusReport};
-use crate::credentials::{CredentialStore, Secret};
-use crate::error::{Error, Result};
+use crate::credentials::{Keychain, OsKeychain, Secret};
+use crate::error::{io_err, Error, Result};
+use crate::export::{self, ExportFormat, ExportReport};
+use crate::icloud::session::{transport_error, Session};
 use crate::icloud::{asp, discovery};
-use crate::relink::{guidance, AccountState, RelinkReason};
-use crate::sync::session::{transport_error, Session};
+use crate::relink::guidance;
 use crate::sync::{self, CalendarReport, ProgressFn};
 
 /// Password checks with Apple (verifications) refused within [`VERIFY_WINDOW_SECS`] that pause further
@@ -76,99 +83,29 @@ pub struct EventOut {
     pub href: String,
 }
 
-/// Export formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExportFormat {
-    /// One .ics file per calendar.
-    Ics,
-    /// One directory per calendar, one .ics file per object, bytes as cached.
-    Vdir,
-}
-
-/// Result of `export`.
-#[derive(Debug, Clone, Serialize)]
-pub struct ExportReport {
-    /// Files written.
-    pub files: usize,
-    /// Objects written.
-    pub objects: usize,
-}
-
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-struct AccountsFileEntry {
-    apple_id: String,
-    server_url: String,
-    keyring_service: String,
-}
-
-const ACCOUNTS_FILE: &str = "accounts.json";
-
 /// The engine for one data dir.
 pub struct Connector {
     data_dir: PathBuf,
     keyring_service: String,
     pub(crate) cache: Arc<Mutex<Cache>>,
-}
-
-use crate::clock::{self, now_rfc3339};
-
-/// Rule 7 backoff after a failure: `(next attempt, new floor)` in unix seconds / seconds, or None when
-/// the failure is not the server's (usage, keychain, cache).
-fn backoff_for(e: &Error, floor: i64, now: i64) -> Option<(i64, i64)> {
-    // Jitter from the clock's sub-second part: spreads many machines without a RNG dependency.
-    let jitter = |d: i64| d / 10 * i64::from(chrono::Utc::now().timestamp_subsec_millis()) / 1000;
-    match e {
-        Error::Throttled { retry_after, .. } => {
-            // QUIRK(icloud §2.6): a floor of 2 s that doubles, and never below Retry-After (which the
-            // classifier already floored and doubled).
-            let new_floor = (floor * 2).clamp(2, 3600);
-            let wait = retry_after
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0)
-                .max(new_floor);
-            Some((now + wait + jitter(wait), new_floor))
-        }
-        Error::Transient(_)
-        | Error::Unreachable(_)
-        | Error::NotDav(_)
-        | Error::Redirected(_)
-        | Error::Protocol(_) => {
-            let new_floor = (floor * 2).clamp(30, 3600);
-            Some((now + new_floor + jitter(new_floor), new_floor))
-        }
-        _ => None,
-    }
-}
-
-pub(crate) fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
-    Error::Io(format!("could not {what} {}: {e}", path.display()))
-}
-
-fn safe_file_name(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || "-_.@".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if out.is_empty() || out.starts_with('.') {
-        out.insert(0, '_');
-    }
-    out
+    keychain: Arc<dyn Keychain>,
 }
 
 impl Connector {
     /// Opens the cache in the data dir.
     pub fn open(opts: OpenOptions) -> Result<Connector> {
+        Connector::open_with_keychain(opts, Arc::new(OsKeychain))
+    }
+
+    /// Opens the cache in the data dir, keeping passwords in `keychain` instead of the OS keychain
+    /// (tests run the engine in-process with a [`crate::credentials::MemoryKeychain`]).
+    pub fn open_with_keychain(opts: OpenOptions, keychain: Arc<dyn Keychain>) -> Result<Connector> {
         let cache = Cache::open(&opts.data_dir)?;
         Ok(Connector {
             data_dir: opts.data_dir,
             keyring_service: opts.keyring_service,
             cache: Arc::new(Mutex::new(cache)),
+            keychain,
         })
     }
 
@@ -209,29 +146,26 @@ impl Connector {
         &self.data_dir
     }
 
-    fn read_accounts_file(&self) -> Vec<AccountsFileEntry> {
-        std::fs::read(self.data_dir.join(ACCOUNTS_FILE))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+    fn read_accounts_file(&self) -> Vec<accounts_file::Entry> {
+        accounts_file::read(&self.data_dir)
     }
 
     fn write_accounts_file(&self) -> Result<()> {
-        let entries: Vec<AccountsFileEntry> = lock(&self.cache)
-            .accounts()?
-            .into_iter()
-            .map(|a| AccountsFileEntry {
-                apple_id: a.apple_id,
-                server_url: a.server_url,
-                keyring_service: a.keyring_service,
-            })
-            .collect();
-        let path = self.data_dir.join(ACCOUNTS_FILE);
-        let tmp = self.data_dir.join(format!("{ACCOUNTS_FILE}.tmp"));
-        let body = serde_json::to_vec_pretty(&entries).map_err(|e| Error::Io(e.to_string()))?;
-        std::fs::write(&tmp, body).map_err(|e| io_err("write", &tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| io_err("write", &path, e))?;
-        Ok(())
+        accounts_file::write(&self.data_dir, &lock(&self.cache).accounts()?)
+    }
+
+    /// Applies `event` to `current` (the account's state as this process last read or wrote it), stores
+    /// the result and returns it. The only way the connector changes an account's state.
+    fn apply(
+        &self,
+        c: &Cache,
+        acc: &crate::cache::AccountRow,
+        current: StateWithReason,
+        event: Event,
+    ) -> Result<StateWithReason> {
+        let next = transition(current, event).map_err(|e| transition_error(&acc.apple_id, e))?;
+        c.set_state(acc.id, next)?;
+        Ok(next)
     }
 
     fn transport() -> Result<Transport> {
@@ -253,7 +187,7 @@ impl Connector {
         }
         let server = parse_server_url(server_url)?;
         // Fail before any network traffic when the password could not be saved afterwards.
-        CredentialStore::check_available()?;
+        self.keychain.check_available()?;
         // Only Apple's passwords have a known shape to tidy (spaces, capitals, missing hyphens); a
         // self-hosted server's password is used exactly as typed.
         let secret = Secret::new(asp::for_server(server_url, secret.expose()));
@@ -270,8 +204,8 @@ impl Connector {
             }
             Err(e) => return Err(e),
         };
-        let store = CredentialStore::new(self.keyring_service.clone());
-        store.store(&apple_id, &secret)?;
+        self.keychain
+            .store(&self.keyring_service, &apple_id, &secret)?;
         let names = {
             let c = lock(&self.cache);
             let id = c.upsert_account(
@@ -287,7 +221,9 @@ impl Connector {
                 found.home.as_str(),
                 &found.trusted_hosts,
             )?;
-            c.set_state(id, AccountState::Active.as_str(), None)?;
+            let linked = transition(c.account_state(id)?, Event::Linked)
+                .map_err(|e| transition_error(&apple_id, e))?;
+            c.set_state(id, linked)?;
             c.record_password_worked(id, false)?;
             let mut names = Vec::new();
             for info in &found.calendars {
@@ -311,7 +247,7 @@ impl Connector {
     /// Unlinks: deletes the keychain entry and everything cached for the account.
     pub fn unlink(&self, apple_id: &str) -> Result<()> {
         let acc = self.account(apple_id)?;
-        CredentialStore::new(acc.keyring_service.clone()).delete(&acc.apple_id)?;
+        self.keychain.delete(&acc.keyring_service, &acc.apple_id)?;
         lock(&self.cache).delete_account(acc.id)?;
         self.write_accounts_file()
     }
@@ -379,11 +315,12 @@ impl Connector {
     ) -> Result<SyncReport> {
         let acc = self.account(apple_id)?;
         let secret = Secret::new(asp::for_server(&acc.server_url, secret.expose()));
-        self.verify(&acc, &secret, false).await?;
-        CredentialStore::new(acc.keyring_service.clone()).store(&acc.apple_id, &secret)?;
+        let checking = self.verify(&acc, &secret, false).await?;
+        self.keychain
+            .store(&acc.keyring_service, &acc.apple_id, &secret)?;
         {
             let c = lock(&self.cache);
-            c.set_state(acc.id, AccountState::Active.as_str(), None)?;
+            self.apply(&c, &acc, checking, Event::CheckAccepted)?;
             c.record_password_worked(acc.id, false)?;
             c.set_backoff(acc.id, None, 0)?;
         }
@@ -403,12 +340,12 @@ impl Connector {
         acc: &crate::cache::AccountRow,
         secret: &Secret,
         stored: bool,
-    ) -> Result<()> {
+    ) -> Result<StateWithReason> {
         const WINDOW: i64 = VERIFY_WINDOW_SECS;
         const MAX: usize = VERIFY_MAX;
         let now = clock::now_secs();
-        let previous_state = AccountState::parse(&acc.state);
-        {
+        let resume = acc.state.state;
+        let checking = {
             let c = lock(&self.cache);
             let attempts = c.verification_attempts(acc.id, now - WINDOW)?;
             if attempts.len() >= MAX {
@@ -420,12 +357,8 @@ impl Connector {
                 });
             }
             c.record_verification_attempt(acc.id, now)?;
-            c.set_state(
-                acc.id,
-                AccountState::Verifying.as_str(),
-                acc.relink_reason.as_deref(),
-            )?;
-        }
+            self.apply(&c, acc, acc.state, Event::CheckStarted)?
+        };
         let server = parse_server_url(&acc.server_url)?;
         let transport = Self::transport()?;
         transport.trust_host(&server);
@@ -438,32 +371,22 @@ impl Connector {
         match outcome {
             Ok(_) => {
                 c.clear_verification_attempts(acc.id)?;
-                Ok(())
+                Ok(checking)
             }
             Err(Error::Rejected { .. }) => {
-                let looks = asp::looks_like_asp(secret.expose());
-                let reason = if stored {
-                    acc.relink_reason
-                        .as_deref()
-                        .and_then(RelinkReason::parse)
-                        .unwrap_or_else(|| RelinkReason::from_context(looks, acc.password_worked))
+                let looks_like_asp = asp::looks_like_asp(secret.expose());
+                let password = if stored {
+                    Password::Saved {
+                        looks_like_asp,
+                        worked_before: acc.password_worked,
+                    }
                 } else {
-                    RelinkReason::from_context(looks, false)
+                    Password::New { looks_like_asp }
                 };
-                if stored || previous_state == AccountState::NeedsRelink {
-                    c.set_state(
-                        acc.id,
-                        AccountState::NeedsRelink.as_str(),
-                        Some(reason.as_str()),
-                    )?;
-                } else {
-                    // A new password was refused while the old one still works: keep syncing with it.
-                    c.set_state(
-                        acc.id,
-                        previous_state.as_str(),
-                        acc.relink_reason.as_deref(),
-                    )?;
-                }
+                let after =
+                    self.apply(&c, acc, checking, Event::CheckRefused { password, resume })?;
+                // The reason for this password, also when the account keeps syncing with the saved one.
+                let reason = after.needs_relink().unwrap_or_else(|| password.reason());
                 Err(Error::NeedsRelink {
                     apple_id: acc.apple_id.clone(),
                     reason: reason.as_str().into(),
@@ -471,11 +394,7 @@ impl Connector {
             }
             Err(e) => {
                 c.forget_verification_attempt(acc.id, now)?;
-                c.set_state(
-                    acc.id,
-                    previous_state.as_str(),
-                    acc.relink_reason.as_deref(),
-                )?;
+                self.apply(&c, acc, checking, Event::CheckUnanswered { resume })?;
                 Err(e)
             }
         }
@@ -490,20 +409,14 @@ impl Connector {
         scheduled: bool,
     ) -> Result<SyncReport> {
         let mut acc = self.account(apple_id)?;
-        let store = CredentialStore::new(acc.keyring_service.clone());
-        if AccountState::parse(&acc.state) == AccountState::NeedsRelink {
-            if !retry_auth {
-                // docs/design.md rule 1: zero requests with a rejected password, in every later run too.
-                return Err(Error::NeedsRelink {
-                    apple_id: acc.apple_id,
-                    reason: acc
-                        .relink_reason
-                        .unwrap_or_else(|| "password_rejected".into()),
-                });
+        if let Err(refused) = transition(acc.state, Event::SyncStarted) {
+            // docs/design.md rule 1: zero requests with a rejected password, in every later run too.
+            if !retry_auth || !matches!(refused, TransitionError::NeedsRelink(_)) {
+                return Err(transition_error(&acc.apple_id, refused));
             }
-            let secret = store.load(&acc.apple_id)?;
-            self.verify(&acc, &secret, true).await?;
-            lock(&self.cache).set_state(acc.id, AccountState::Active.as_str(), None)?;
+            let secret = self.keychain.load(&acc.keyring_service, &acc.apple_id)?;
+            let checking = self.verify(&acc, &secret, true).await?;
+            self.apply(&lock(&self.cache), &acc, checking, Event::CheckAccepted)?;
             acc = self.account(apple_id)?;
         }
         let now = clock::now_secs();
@@ -518,8 +431,11 @@ impl Connector {
                 });
             }
         }
-        let secret = store.load(&acc.apple_id)?;
-        let looks = asp::looks_like_asp(secret.expose());
+        let secret = self.keychain.load(&acc.keyring_service, &acc.apple_id)?;
+        let saved = Password::Saved {
+            looks_like_asp: asp::looks_like_asp(secret.expose()),
+            worked_before: acc.password_worked,
+        };
         let server = parse_server_url(&acc.server_url)?;
         let transport = Self::transport()?;
         transport.trust_host(&server);
@@ -530,7 +446,7 @@ impl Connector {
         }
         let session = Session::new(transport, &acc.apple_id, secret);
         let _sync_lock = self.sync_lock().await?;
-        lock(&self.cache).set_state(acc.id, AccountState::Syncing.as_str(), None)?;
+        let syncing = self.apply(&lock(&self.cache), &acc, acc.state, Event::SyncStarted)?;
         let result = self.sync_with(&session, &acc, &server, progress).await;
         let c = lock(&self.cache);
         let now = clock::now_secs();
@@ -538,15 +454,11 @@ impl Connector {
             Ok(_) => {
                 c.record_success(acc.id, &clock::rfc3339(now))?;
                 c.set_backoff(acc.id, None, 0)?;
-                c.set_state(acc.id, AccountState::Active.as_str(), None)?;
+                self.apply(&c, &acc, syncing, Event::SyncSucceeded)?;
             }
             Err(Error::Rejected { .. }) => {
-                let reason = RelinkReason::from_context(looks, acc.password_worked);
-                c.set_state(
-                    acc.id,
-                    AccountState::NeedsRelink.as_str(),
-                    Some(reason.as_str()),
-                )?;
+                let after = self.apply(&c, &acc, syncing, Event::SyncRefused(saved))?;
+                let reason = after.needs_relink().unwrap_or_else(|| saved.reason());
                 c.record_error(
                     acc.id,
                     "rejected",
@@ -560,13 +472,14 @@ impl Connector {
             }
             Err(e) => {
                 c.record_error(acc.id, e.kind(), &e.to_string())?;
-                match backoff_for(e, floor, now) {
+                let backing_off = match backoff_for(e, floor, now) {
                     Some((next, new_floor)) => {
                         c.set_backoff(acc.id, Some(next), new_floor)?;
-                        c.set_state(acc.id, AccountState::Backoff.as_str(), None)?;
+                        true
                     }
-                    None => c.set_state(acc.id, AccountState::Active.as_str(), None)?,
-                }
+                    None => false,
+                };
+                self.apply(&c, &acc, syncing, Event::SyncFailed { backing_off })?;
             }
         }
         result
@@ -727,7 +640,7 @@ impl Connector {
         let c = lock(&self.cache);
         let mut accounts = Vec::new();
         for a in c.accounts()? {
-            let mut state = AccountState::parse(&a.state);
+            let mut state = a.state.state;
             if state == AccountState::Syncing && !self.sync_in_progress() {
                 state = AccountState::Active; // a sync that was killed
             }
@@ -738,8 +651,8 @@ impl Connector {
             let next_check = (checks_left == 0)
                 .then(|| refusals[refusals.len() - VERIFY_MAX] + VERIFY_WINDOW_SECS)
                 .map(clock::rfc3339);
-            let reason = a.relink_reason.as_deref().and_then(RelinkReason::parse);
-            let needs = state == AccountState::NeedsRelink;
+            let reason = a.state.needs_relink();
+            let needs = reason.is_some();
             let mut calendars = Vec::new();
             for cal in c.calendars(a.id)? {
                 calendars.push(CalendarStatus {
@@ -756,16 +669,8 @@ impl Connector {
                 server_url: a.server_url.clone(),
                 state: state.as_str().into(),
                 icloud_app_specific_password_required: needs,
-                relink_reason: if needs {
-                    reason.map(|r| r.as_str().to_owned())
-                } else {
-                    None
-                },
-                guidance: if needs {
-                    Some(guidance(reason.unwrap_or(RelinkReason::PasswordRejected)))
-                } else {
-                    None
-                },
+                relink_reason: reason.map(|r| r.as_str().to_owned()),
+                guidance: reason.map(guidance),
                 last_successful_sync: a.last_successful_sync.clone(),
                 last_error: a.last_error.clone(),
                 next_attempt_at: next_attempt.map(clock::rfc3339),
@@ -832,54 +737,18 @@ impl Connector {
 
     /// Exports every calendar of every account with the bytes as cached.
     pub fn export(&self, format: ExportFormat, out: &Path) -> Result<ExportReport> {
-        std::fs::create_dir_all(out).map_err(|e| io_err("create", out, e))?;
-        let c = lock(&self.cache);
-        let mut report = ExportReport {
-            files: 0,
-            objects: 0,
-        };
-        for a in c.accounts()? {
-            for cal in c.calendars(a.id)? {
-                let base = safe_file_name(&format!("{}-{}", a.apple_id, cal.name()));
-                match format {
-                    ExportFormat::Vdir => {
-                        let dir = out.join(&base);
-                        std::fs::create_dir_all(&dir).map_err(|e| io_err("create", &dir, e))?;
-                        let r = c.for_each_object(cal.id, |href, raw| {
-                            let name = href.rsplit('/').next().unwrap_or(href);
-                            let mut file = safe_file_name(name);
-                            if !file.ends_with(".ics") {
-                                file.push_str(".ics");
-                            }
-                            std::fs::write(dir.join(file), raw)?;
-                            report.files += 1;
-                            report.objects += 1;
-                            Ok(())
-                        })?;
-                        r.map_err(|e| io_err("write into", &dir, e))?;
-                    }
-                    ExportFormat::Ics => {
-                        let path = out.join(format!("{base}.ics"));
-                        let mut buf: Vec<u8> = Vec::new();
-                        let mut n = 0;
-                        let r = c.for_each_object(cal.id, |_, raw| {
-                            buf.extend_from_slice(raw);
-                            if !raw.ends_with(b"\n") {
-                                buf.extend_from_slice(b"\r\n");
-                            }
-                            n += 1;
-                            Ok(())
-                        })?;
-                        r.map_err(|e| io_err("read", &path, e))?;
-                        let merged = merge_to_single_calendar(&buf);
-                        std::fs::write(&path, merged).map_err(|e| io_err("write", &path, e))?;
-                        report.files += 1;
-                        report.objects += n;
-                    }
-                }
-            }
-        }
-        Ok(report)
+        export::export(&lock(&self.cache), format, out)
+    }
+}
+
+/// The engine error for a transition the state machine refuses.
+fn transition_error(apple_id: &str, e: TransitionError) -> Error {
+    match e {
+        TransitionError::NeedsRelink(reason) => Error::NeedsRelink {
+            apple_id: apple_id.to_owned(),
+            reason: reason.as_str().into(),
+        },
+        other => Error::Internal(other.to_string()),
     }
 }
 
@@ -921,77 +790,9 @@ pub fn parse_server_url(s: &str) -> Result<Url> {
     Ok(u)
 }
 
-/// Joins several VCALENDAR objects into one: the first object's header, every component once (time
-/// zones deduplicated by TZID), one END. Component lines are copied byte for byte.
-fn merge_to_single_calendar(objects: &[u8]) -> Vec<u8> {
-    let mut header: Vec<&[u8]> = Vec::new();
-    let mut header_done = false;
-    let mut body: Vec<u8> = Vec::new();
-    let mut seen_tz: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
-    let mut depth = 0usize;
-    let mut current: Vec<u8> = Vec::new();
-    let mut current_tz: Option<Vec<u8>> = None;
-    for line in objects.split_inclusive(|b| *b == b'\n') {
-        let t = line.strip_suffix(b"\n").unwrap_or(line);
-        let t = t.strip_suffix(b"\r").unwrap_or(t);
-        let upper = t.to_ascii_uppercase();
-        if upper == b"BEGIN:VCALENDAR" {
-            depth = 0;
-            continue;
-        }
-        if upper == b"END:VCALENDAR" {
-            header_done = true;
-            continue;
-        }
-        if upper.starts_with(b"BEGIN:") {
-            depth += 1;
-        }
-        if depth == 0 {
-            if !header_done {
-                header.push(line);
-            }
-            continue;
-        }
-        current.extend_from_slice(line);
-        if depth == 1 && upper.starts_with(b"TZID:") {
-            current_tz = Some(upper[5..].to_vec());
-        }
-        if upper.starts_with(b"END:") {
-            depth -= 1;
-            if depth == 0 {
-                let is_tz = current.to_ascii_uppercase().starts_with(b"BEGIN:VTIMEZONE");
-                let keep = !is_tz || current_tz.take().is_none_or(|tz| seen_tz.insert(tz));
-                if keep {
-                    body.extend_from_slice(&current);
-                }
-                current.clear();
-            }
-        }
-    }
-    let mut out = b"BEGIN:VCALENDAR\r\n".to_vec();
-    for h in header {
-        out.extend_from_slice(h);
-    }
-    out.extend_from_slice(&body);
-    out.extend_from_slice(b"END:VCALENDAR\r\n");
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ics_export_merges_objects_and_dedupes_time_zones() {
-        let a = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\nEND:VTIMEZONE\r\nBEGIN:VEVENT\r\nUID:a\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
-        let b = a.replace("UID:a", "UID:b");
-        let merged = merge_to_single_calendar(format!("{a}{b}").as_bytes());
-        let s = String::from_utf8(merged).unwrap();
-        assert_eq!(s.matches("BEGIN:VCALENDAR").count(), 1);
-        assert_eq!(s.matches("BEGIN:VTIMEZONE").count(), 1);
-        assert_eq!(s.matches("BEGIN:VEVENT").count(), 2);
-        assert!(s.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"));
-    }
 
     #[test]
     fn server_url_is_checked() {

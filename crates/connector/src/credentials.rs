@@ -44,13 +44,9 @@ impl fmt::Display for Secret {
 
 impl Drop for Secret {
     fn drop(&mut self) {
-        // Overwrite the heap buffer before it is freed. `String` has no safe zeroing API, so the bytes
-        // are replaced through a Vec we own.
-        let mut bytes = std::mem::take(&mut self.0).into_bytes();
-        for b in bytes.iter_mut() {
-            *b = 0;
-        }
-        std::hint::black_box(&bytes);
+        // Overwrite the heap buffer (its whole capacity) before it is freed, in a way the compiler
+        // may not optimise away.
+        zeroize::Zeroize::zeroize(&mut self.0);
     }
 }
 
@@ -159,6 +155,95 @@ impl CredentialStore {
     }
 }
 
+/// Where the connector keeps passwords, per (keychain service, account): the OS keychain
+/// ([`OsKeychain`]) in the app and the CLI, an in-memory store ([`MemoryKeychain`]) in tests that run
+/// the engine in-process.
+pub trait Keychain: Send + Sync {
+    /// Fails with a specific error when no store can be opened at all.
+    fn check_available(&self) -> Result<(), KeychainError>;
+    /// Stores (or replaces) the password of `account`.
+    fn store(&self, service: &str, account: &str, secret: &Secret) -> Result<(), KeychainError>;
+    /// Reads the password of `account`.
+    fn load(&self, service: &str, account: &str) -> Result<Secret, KeychainError>;
+    /// Deletes the entry; a missing entry is not an error.
+    fn delete(&self, service: &str, account: &str) -> Result<(), KeychainError>;
+}
+
+/// The OS keychain (through [`CredentialStore`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsKeychain;
+
+impl Keychain for OsKeychain {
+    fn check_available(&self) -> Result<(), KeychainError> {
+        CredentialStore::check_available()
+    }
+
+    fn store(&self, service: &str, account: &str, secret: &Secret) -> Result<(), KeychainError> {
+        CredentialStore::new(service).store(account, secret)
+    }
+
+    fn load(&self, service: &str, account: &str) -> Result<Secret, KeychainError> {
+        CredentialStore::new(service).load(account)
+    }
+
+    fn delete(&self, service: &str, account: &str) -> Result<(), KeychainError> {
+        CredentialStore::new(service).delete(account)
+    }
+}
+
+/// Passwords in this process's memory only, gone when it ends: for tests of the engine that must not
+/// depend on (or touch) a desktop keychain. Never written anywhere.
+#[derive(Default)]
+pub struct MemoryKeychain {
+    entries: std::sync::Mutex<std::collections::HashMap<(String, String), Secret>>,
+}
+
+impl MemoryKeychain {
+    fn entries(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<(String, String), Secret>> {
+        // A panic while the lock was held cannot leave the map half-updated (each call is one
+        // insert, get or remove).
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl fmt::Debug for MemoryKeychain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryKeychain")
+            .field("entries", &self.entries().len())
+            .finish()
+    }
+}
+
+impl Keychain for MemoryKeychain {
+    fn check_available(&self) -> Result<(), KeychainError> {
+        Ok(())
+    }
+
+    fn store(&self, service: &str, account: &str, secret: &Secret) -> Result<(), KeychainError> {
+        self.entries()
+            .insert((service.to_owned(), account.to_owned()), secret.duplicate());
+        Ok(())
+    }
+
+    fn load(&self, service: &str, account: &str) -> Result<Secret, KeychainError> {
+        self.entries()
+            .get(&(service.to_owned(), account.to_owned()))
+            .map(Secret::duplicate)
+            .ok_or_else(|| KeychainError::NoEntry {
+                service: service.to_owned(),
+                account: account.to_owned(),
+            })
+    }
+
+    fn delete(&self, service: &str, account: &str) -> Result<(), KeychainError> {
+        self.entries()
+            .remove(&(service.to_owned(), account.to_owned()));
+        Ok(())
+    }
+}
+
 /// Keychain service name for a namespace: `None` → the real one.
 pub fn service_for_namespace(ns: Option<&str>) -> String {
     match ns {
@@ -177,6 +262,23 @@ mod tests {
         assert_eq!(format!("{s:?}"), "Secret(<redacted>)");
         assert_eq!(format!("{s}"), "<redacted>");
         assert!(!format!("{:?}", Some(&s)).contains("abcd"));
+    }
+
+    #[test]
+    fn the_memory_keychain_keeps_one_password_per_service_and_account() {
+        let k = MemoryKeychain::default();
+        k.store("svc", "a@x", &Secret::new("one")).unwrap();
+        k.store("svc", "a@x", &Secret::new("two")).unwrap();
+        k.store("other", "a@x", &Secret::new("three")).unwrap();
+        assert_eq!(k.load("svc", "a@x").unwrap().expose(), "two");
+        assert_eq!(k.load("other", "a@x").unwrap().expose(), "three");
+        assert!(!format!("{k:?}").contains("two"));
+        k.delete("svc", "a@x").unwrap();
+        k.delete("svc", "a@x").unwrap();
+        assert!(matches!(
+            k.load("svc", "a@x"),
+            Err(KeychainError::NoEntry { .. })
+        ));
     }
 
     #[test]

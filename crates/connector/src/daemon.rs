@@ -9,13 +9,13 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock;
-use crate::connector::{io_err, lock, Connector};
+use crate::connector::{lock, Connector};
+use crate::error::io_err;
 use crate::error::{Error, Result};
 use crate::notify::{
     decide, left_on_screen, reconnected, ActionHandler, Decision, Health, Notifier, NotifyRecord,
     UserAction, DAY,
 };
-use crate::relink::{AccountState, RelinkReason};
 use crate::sync::Progress;
 
 /// Daemon settings.
@@ -78,31 +78,24 @@ impl Connector {
 
     /// The account's health as the notification policy sees it.
     fn health_of(&self, a: &crate::cache::AccountRow, now: i64) -> Result<Health> {
-        Ok(
-            if AccountState::parse(&a.state) == AccountState::NeedsRelink {
-                Health::NeedsRelink(
-                    a.relink_reason
-                        .as_deref()
-                        .and_then(RelinkReason::parse)
-                        .unwrap_or(RelinkReason::PasswordRejected),
-                )
-            } else if let Some(msg) = &a.last_error {
-                let linked = lock(&self.cache).linked_at(a.id)?;
-                Health::Failing {
-                    last_success: a
-                        .last_successful_sync
-                        .as_deref()
-                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                        .map(|t| t.timestamp()),
-                    linked_at: chrono::DateTime::parse_from_rfc3339(&linked)
-                        .map(|t| t.timestamp())
-                        .unwrap_or(now),
-                    message: msg.clone(),
-                }
-            } else {
-                Health::Healthy
-            },
-        )
+        Ok(if let Some(reason) = a.state.needs_relink() {
+            Health::NeedsRelink(reason)
+        } else if let Some(msg) = &a.last_error {
+            let linked = lock(&self.cache).linked_at(a.id)?;
+            Health::Failing {
+                last_success: a
+                    .last_successful_sync
+                    .as_deref()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.timestamp()),
+                linked_at: chrono::DateTime::parse_from_rfc3339(&linked)
+                    .map(|t| t.timestamp())
+                    .unwrap_or(now),
+                message: msg.clone(),
+            }
+        } else {
+            Health::Healthy
+        })
     }
 
     /// The person closed the account's notification: it is no longer on screen to adopt or withdraw
@@ -246,7 +239,7 @@ impl Connector {
                 if shutdown.is_cancelled() {
                     break;
                 }
-                if AccountState::parse(&a.state) == AccountState::NeedsRelink {
+                if a.state.needs_relink().is_some() {
                     continue; // rule 1: nothing is sent until a relink
                 }
                 if next_due.get(&a.apple_id).is_some_and(|t| now < *t) {

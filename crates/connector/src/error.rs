@@ -1,6 +1,7 @@
 //! The engine's error, typed for the decisions callers make (exit codes, backoff, relink), not for its
 //! internals. Every message is meant to be shown to a person as it is.
 
+use std::path::Path;
 use std::time::Duration;
 
 use crate::cache::CacheError;
@@ -94,6 +95,9 @@ pub enum Error {
     /// File system failure (export, config).
     #[error("{0}")]
     Io(String),
+    /// A bug in the engine (an account state change the state machine does not allow).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -116,6 +120,7 @@ impl Error {
             Error::Cache(_) => "cache",
             Error::Usage(_) => "usage",
             Error::Io(_) => "io",
+            Error::Internal(_) => "internal",
         }
     }
 
@@ -140,6 +145,10 @@ impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
         Error::Cache(CacheError::Sqlite(e))
     }
+}
+
+pub(crate) fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
+    Error::Io(format!("could not {what} {}: {e}", path.display()))
 }
 
 /// Result alias.

@@ -3,9 +3,12 @@
 //! [`Connector`] is the facade the CLI and the desktop app call. Underneath: `icloud` (discovery,
 //! response classifier, app-specific-password format), `credentials` (OS keychain, [`Secret`]),
 //! `cache` (SQLite), `sync` (planner + executor), `calendar` (iCalendar parsing and recurrence
-//! expansion), `relink` (states, reasons, guidance) and `config` (data dir, status report).
+//! expansion), `account_state` (states, reasons and the transitions between them), `relink` (guidance) and `config` (data dir, status report).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod account_state;
+mod accounts_file;
+mod backoff;
 pub mod cache;
 pub mod calendar;
 pub mod clock;
@@ -15,6 +18,7 @@ pub mod credentials;
 mod daemon;
 pub mod demo;
 pub mod error;
+mod export;
 pub mod icloud;
 pub mod notify;
 pub mod policy;
@@ -22,9 +26,8 @@ pub mod relink;
 pub mod sync;
 pub mod text;
 
-pub use connector::{
-    Connector, EventOut, ExportFormat, ExportReport, LinkReport, OpenOptions, SyncReport,
-};
+pub use connector::{Connector, EventOut, LinkReport, OpenOptions, SyncReport};
 pub use credentials::Secret;
 pub use daemon::DaemonOptions;
 pub use error::{Error, Result};
+pub use export::{ExportFormat, ExportReport};

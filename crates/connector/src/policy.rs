@@ -166,7 +166,7 @@ impl Policy {
         match std::fs::read_to_string(path) {
             Ok(text) => Policy::parse(&text, path),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Policy::default()),
-            Err(e) => Err(crate::connector::io_err("read", path, e)),
+            Err(e) => Err(crate::error::io_err("read", path, e)),
         }
     }
 

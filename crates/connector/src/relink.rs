@@ -1,92 +1,10 @@
-//! Account states, relink reasons and the guidance text — written once here and shown identically by
-//! the notification, `status`, the CLI and the desktop app (docs/design.md "one vocabulary").
+//! The guidance text for each relink reason — written once here and shown identically by the
+//! notification, `status`, the CLI and the desktop app (docs/design.md "one vocabulary"). The states and
+//! reasons themselves, and what follows what, live in [`crate::account_state`].
 
-use serde::Serialize;
-
-/// Account states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AccountState {
-    /// Syncing normally.
-    Active,
-    /// A sync is running.
-    Syncing,
-    /// Waiting after throttling or a server failure.
-    Backoff,
-    /// The server rejected the password; no request is sent until the person relinks.
-    NeedsRelink,
-    /// A new password is being verified.
-    Verifying,
-}
-
-impl AccountState {
-    /// Stable string (stored in the cache, shown in JSON).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AccountState::Active => "active",
-            AccountState::Syncing => "syncing",
-            AccountState::Backoff => "backoff",
-            AccountState::NeedsRelink => "needs_relink",
-            AccountState::Verifying => "verifying",
-        }
-    }
-
-    /// Parses the stored string; unknown values read as `active`.
-    pub fn parse(s: &str) -> AccountState {
-        match s {
-            "syncing" => AccountState::Syncing,
-            "backoff" => AccountState::Backoff,
-            "needs_relink" => AccountState::NeedsRelink,
-            "verifying" => AccountState::Verifying,
-            _ => AccountState::Active,
-        }
-    }
-}
-
-/// Why a relink is needed. The 401 is identical in every case (docs/icloud.md §2.3); the reason comes from
-/// context (docs/design.md rule 2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RelinkReason {
-    /// The stored secret does not look like an app-specific password (§4.2).
-    AppSpecificPasswordRequired,
-    /// This password synced before and is now rejected (§2.4).
-    PasswordRevoked,
-    /// This password never worked.
-    PasswordRejected,
-}
+pub use crate::account_state::{AccountState, RelinkReason};
 
 impl RelinkReason {
-    /// Stable code.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RelinkReason::AppSpecificPasswordRequired => "app_specific_password_required",
-            RelinkReason::PasswordRevoked => "password_revoked",
-            RelinkReason::PasswordRejected => "password_rejected",
-        }
-    }
-
-    /// Parses a stored code.
-    pub fn parse(s: &str) -> Option<RelinkReason> {
-        match s {
-            "app_specific_password_required" => Some(RelinkReason::AppSpecificPasswordRequired),
-            "password_revoked" => Some(RelinkReason::PasswordRevoked),
-            "password_rejected" => Some(RelinkReason::PasswordRejected),
-            _ => None,
-        }
-    }
-
-    /// Picks the reason from context.
-    pub fn from_context(secret_looks_like_asp: bool, password_worked_before: bool) -> RelinkReason {
-        if !secret_looks_like_asp {
-            RelinkReason::AppSpecificPasswordRequired
-        } else if password_worked_before {
-            RelinkReason::PasswordRevoked
-        } else {
-            RelinkReason::PasswordRejected
-        }
-    }
-
     /// One sentence: what happened.
     pub fn sentence(self) -> &'static str {
         match self {
@@ -139,22 +57,6 @@ pub fn guidance_for(reason: RelinkReason, surface: Surface) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reason_comes_from_context() {
-        assert_eq!(
-            RelinkReason::from_context(false, true),
-            RelinkReason::AppSpecificPasswordRequired
-        );
-        assert_eq!(
-            RelinkReason::from_context(true, true),
-            RelinkReason::PasswordRevoked
-        );
-        assert_eq!(
-            RelinkReason::from_context(true, false),
-            RelinkReason::PasswordRejected
-        );
-    }
 
     #[test]
     fn revoked_guidance_says_apple_id_password_change_revokes_all() {

@@ -109,4 +109,26 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ALTER TABLE objects_v3 RENAME TO objects;
     CREATE INDEX objects_window ON objects(window_start, window_end);
     "#,
+    // 4: account states and relink reasons are typed in the engine (`account_state`); only their codes
+    // may be stored. Values an older build could leave are normalised the way it read them (an unknown
+    // state was read as `active`, an unknown reason as none, and a `needs_relink` without a reason
+    // was shown the `password_rejected` guidance), and triggers refuse anything else from now on.
+    r#"
+    UPDATE accounts SET state = 'active'
+        WHERE state NOT IN ('active', 'syncing', 'backoff', 'needs_relink', 'verifying');
+    UPDATE accounts SET relink_reason = NULL
+        WHERE relink_reason NOT IN ('app_specific_password_required', 'password_revoked', 'password_rejected');
+    UPDATE accounts SET relink_reason = 'password_rejected'
+        WHERE state = 'needs_relink' AND relink_reason IS NULL;
+    CREATE TRIGGER accounts_state_insert BEFORE INSERT ON accounts
+        WHEN NEW.state NOT IN ('active', 'syncing', 'backoff', 'needs_relink', 'verifying')
+          OR NEW.relink_reason NOT IN ('app_specific_password_required', 'password_revoked', 'password_rejected')
+          OR (NEW.state = 'needs_relink' AND NEW.relink_reason IS NULL)
+    BEGIN SELECT RAISE(ABORT, 'invalid account state or relink reason'); END;
+    CREATE TRIGGER accounts_state_update BEFORE UPDATE OF state, relink_reason ON accounts
+        WHEN NEW.state NOT IN ('active', 'syncing', 'backoff', 'needs_relink', 'verifying')
+          OR NEW.relink_reason NOT IN ('app_specific_password_required', 'password_revoked', 'password_rejected')
+          OR (NEW.state = 'needs_relink' AND NEW.relink_reason IS NULL)
+    BEGIN SELECT RAISE(ABORT, 'invalid account state or relink reason'); END;
+    "#,
 ];

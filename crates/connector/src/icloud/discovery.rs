@@ -2,11 +2,11 @@
 //! §1.3) → the event calendars in it (§1.6). The same steps work on generic servers (Radicale answers
 //! the principal on `/` and on `/.well-known/caldav`).
 
-use caldav::{CalendarHomeSet, CalendarInfo, CurrentUserPrincipal, ListCalendars, Url};
+use caldav::{CalendarHomeSet, CalendarInfo, CurrentUserPrincipal, DavRequest, ListCalendars, Url};
 
+use super::classify::Expect;
+use super::session::{dav_error, is_loopback, Session};
 use crate::error::{Error, Result};
-use crate::icloud::classify::Expect;
-use crate::sync::session::{is_loopback, Session};
 
 /// What discovery found.
 #[derive(Debug, Clone)]
@@ -78,33 +78,14 @@ async fn principal(session: &Session, server: &Url) -> Result<Url> {
                 .join("/.well-known/caldav")
                 .map_err(|e| Error::Usage(format!("bad server URL {server}: {e}")))?;
             let req = CurrentUserPrincipal { url: wk };
-            let r = session.send(&req.request(), Expect::Multistatus).await?;
-            return req
-                .parse(&r)
-                .map_err(|e| dav_error(e, "current-user-principal"));
+            return session
+                .run(&req, Expect::Multistatus, "current-user-principal")
+                .await;
         }
         Err(e) => return Err(e),
     };
     req.parse(&resp)
         .map_err(|e| dav_error(e, "current-user-principal"))
-}
-
-/// Maps a parse failure to the engine error with the step named.
-pub fn dav_error(e: caldav::DavError, step: &str) -> Error {
-    match e {
-        caldav::DavError::Xml(caldav::XmlError::NotMultistatus { snippet }) => {
-            Error::NotDav(format!(
-                "the server's answer to {step} is not calendar data (it starts with {snippet:?})"
-            ))
-        }
-        caldav::DavError::Xml(x @ caldav::XmlError::Truncated { .. }) => Error::Transient(format!(
-            "the server's answer to {step} was cut off ({x}); nothing was changed, the next sync retries"
-        )),
-        caldav::DavError::Xml(x @ caldav::XmlError::Malformed { .. }) => Error::Protocol(format!(
-            "the server's answer to {step} is not well-formed XML ({x}); nothing was changed"
-        )),
-        other => Error::Protocol(format!("{step}: {other}")),
-    }
 }
 
 /// Runs discovery from `server` (the configured URL). Trusts the hosts it returns on the session's
@@ -118,12 +99,9 @@ pub async fn discover(session: &Session, server: &Url) -> Result<Discovered> {
     let home_req = CalendarHomeSet {
         principal: principal.clone(),
     };
-    let r = session
-        .send(&home_req.request(), Expect::Multistatus)
+    let home = session
+        .run(&home_req, Expect::Multistatus, "calendar-home-set")
         .await?;
-    let home = home_req
-        .parse(&r)
-        .map_err(|e| dav_error(e, "calendar-home-set"))?;
     // QUIRK(icloud §1.3): the home set is an absolute URL on a partition host (pNN-caldav, explicit
     // :443); keep sending credentials there — it is in the same trust domain.
     check_trust(session, server, &home)?;
@@ -148,8 +126,9 @@ pub async fn discover(session: &Session, server: &Url) -> Result<Discovered> {
 /// Lists the event calendars in a home set (QUIRK(icloud §1.6): by resourcetype + component set).
 pub async fn list_calendars(session: &Session, home: &Url) -> Result<Vec<CalendarInfo>> {
     let req = ListCalendars { home: home.clone() };
-    let r = session.send(&req.request(), Expect::Multistatus).await?;
-    req.parse(&r).map_err(|e| dav_error(e, "the calendar list"))
+    session
+        .run(&req, Expect::Multistatus, "the calendar list")
+        .await
 }
 
 fn check_trust(session: &Session, configured: &Url, found: &Url) -> Result<()> {

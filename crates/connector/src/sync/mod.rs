@@ -5,21 +5,21 @@
 //! complete pass.
 
 pub mod plan;
-pub mod session;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use caldav::{CalendarInfo, CalendarMultiget, Get, ItemRef, ListEtags, SyncCollection, Url};
+use caldav::{
+    CalendarInfo, CalendarMultiget, DavRequest, Get, ItemRef, ListEtags, SyncCollection, Url,
+};
 use futures_util::stream::{self, StreamExt};
 
 use crate::cache::{Cache, CalendarRow, QuarantinedObject, StoredObject};
 use crate::calendar;
 use crate::error::{Error, Result};
 use crate::icloud::classify::{Classification, Expect};
-use crate::icloud::discovery::dav_error;
+use crate::icloud::session::{self, dav_error, Session};
 use plan::{Listing, Plan};
-use session::Session;
 
 /// Hrefs per calendar-multiget on Apple's servers: iCloud clients batch 10–50 (§3.3); a few hundred
 /// keeps the request count low and every answer small.
@@ -149,10 +149,9 @@ async fn listing_full(
 ) -> Result<(Listing, Option<String>, Unreadable)> {
     if mode == "etag-listing" {
         let req = ListEtags { url: url.clone() };
-        let r = session.send(&req.request(), Expect::Multistatus).await?;
-        let items = req
-            .parse(&r)
-            .map_err(|e| dav_error(e, "the etag listing"))?;
+        let items = session
+            .run(&req, Expect::Multistatus, "the etag listing")
+            .await?;
         let (map, unreadable) = listed_items(items);
         return Ok((Listing::Full(map), None, unreadable));
     }
@@ -199,11 +198,9 @@ async fn list(
                 url: url.clone(),
                 token: Some(tok.clone()),
             };
-            let attempt = async {
-                let r = session.send(&req.request(), Expect::Multistatus).await?;
-                req.parse(&r).map_err(|e| dav_error(e, "sync-collection"))
-            }
-            .await;
+            let attempt = session
+                .run(&req, Expect::Multistatus, "sync-collection")
+                .await;
             match attempt {
                 Ok(res) if !res.incomplete => {
                     let (changed, unreadable) = listed_items(res.changed);

@@ -5,12 +5,14 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use caldav::{Credentials, DavRequest, RawResponse, Transport, TransportError, Url};
+use caldav::{
+    Credentials, DavRequest, PreparedRequest, RawResponse, Transport, TransportError, Url,
+};
 use tokio_util::sync::CancellationToken;
 
+use super::classify::{classify, Classification, Expect};
 use crate::credentials::Secret;
 use crate::error::{Error, Result};
-use crate::icloud::classify::{classify, Classification, Expect};
 
 /// An account's request executor.
 #[derive(Clone)]
@@ -60,11 +62,23 @@ impl Session {
         self.apple.load(Ordering::Relaxed)
     }
 
+    /// Sends `req`, classifies the answer and parses a usable one with `req` (the session's
+    /// `Transport::run`); `step` names the request in errors.
+    pub async fn run<R: DavRequest>(
+        &self,
+        req: &R,
+        expect: Expect,
+        step: &str,
+    ) -> Result<R::Response> {
+        let r = self.send(&req.request(), expect).await?;
+        req.parse(&r).map_err(|e| dav_error(e, step))
+    }
+
     /// Sends one authenticated request and classifies the answer. Returns the response only when it is
     /// usable (`Ok`); every other class becomes the matching [`Error`]. `NotFound`/`Forbidden` are
     /// returned as `Ok(None)`-like errors via [`Error::Protocol`] unless the caller asked for them with
     /// [`Session::send_allowing`].
-    pub async fn send(&self, req: &DavRequest, expect: Expect) -> Result<RawResponse> {
+    pub async fn send(&self, req: &PreparedRequest, expect: Expect) -> Result<RawResponse> {
         match self.send_allowing(req, expect).await? {
             (Classification::Ok, r) => Ok(r),
             (c, r) => Err(status_error(&c, &r)),
@@ -75,7 +89,7 @@ impl Session {
     /// the response so the caller decides; account-level classes are still errors.
     pub async fn send_allowing(
         &self,
-        req: &DavRequest,
+        req: &PreparedRequest,
         expect: Expect,
     ) -> Result<(Classification, RawResponse)> {
         if self.was_rejected() || self.cancel.is_cancelled() {
@@ -235,5 +249,23 @@ pub fn is_loopback(u: &Url) -> bool {
         Some(url::Host::Ipv6(a)) => a.is_loopback(),
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         None => false,
+    }
+}
+
+/// Maps a parse failure to the engine error with the step named.
+pub fn dav_error(e: caldav::DavError, step: &str) -> Error {
+    match e {
+        caldav::DavError::Xml(caldav::XmlError::NotMultistatus { snippet }) => {
+            Error::NotDav(format!(
+                "the server's answer to {step} is not calendar data (it starts with {snippet:?})"
+            ))
+        }
+        caldav::DavError::Xml(x @ caldav::XmlError::Truncated { .. }) => Error::Transient(format!(
+            "the server's answer to {step} was cut off ({x}); nothing was changed, the next sync retries"
+        )),
+        caldav::DavError::Xml(x @ caldav::XmlError::Malformed { .. }) => Error::Protocol(format!(
+            "the server's answer to {step} is not well-formed XML ({x}); nothing was changed"
+        )),
+        other => Error::Protocol(format!("{step}: {other}")),
     }
 }

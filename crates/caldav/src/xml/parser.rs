@@ -1,233 +1,15 @@
-//! Streaming parser for `DAV:multistatus` (RFC 4918 §14.16) and href normalization.
-//!
-//! The document is read event by event; element trees are built only for the contents of
-//! `DAV:prop`, everything else goes straight into [`DavResponse`] values.
+//! The streaming `DAV:multistatus` parser (RFC 4918 §14.16): the document is read event by event;
+//! element trees are built only for the contents of `DAV:prop`, everything else goes straight into
+//! [`DavResponse`] values.
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
 use url::Url;
 
+use super::href::normalize_href;
+use super::model::{DavResponse, Element, Multistatus, Propstat, DAV};
 use crate::error::XmlError;
-
-/// The WebDAV namespace.
-pub const DAV: &str = "DAV:";
-/// The CalDAV namespace (RFC 4791).
-pub const CALDAV: &str = "urn:ietf:params:xml:ns:caldav";
-/// Apple's CalendarServer namespace (getctag, notification, shared-owner).
-pub const CS: &str = "http://calendarserver.org/ns/";
-/// Apple's iCal namespace (calendar-color, calendar-order).
-pub const ICAL: &str = "http://apple.com/ns/ical/";
-
-/// An XML element inside a `DAV:prop`, with its namespace resolved.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Element {
-    /// Namespace URI ("" if none).
-    pub ns: String,
-    /// Local name.
-    pub name: String,
-    /// Attributes by local name, values unescaped; namespace declarations left out.
-    pub attrs: Vec<(String, String)>,
-    /// Text and CDATA content concatenated, entities unescaped, whitespace kept. Whitespace-only
-    /// text of an element with children is dropped.
-    pub text: String,
-    /// Child elements in document order.
-    pub children: Vec<Element>,
-}
-
-impl Element {
-    /// First child with that namespace and local name.
-    pub fn child(&self, ns: &str, name: &str) -> Option<&Element> {
-        self.children.iter().find(|c| c.is(ns, name))
-    }
-
-    /// Whether a child with that namespace and local name exists.
-    pub fn has_child(&self, ns: &str, name: &str) -> bool {
-        self.child(ns, name).is_some()
-    }
-
-    /// Whether this element has that namespace and local name.
-    pub fn is(&self, ns: &str, name: &str) -> bool {
-        self.ns == ns && self.name == name
-    }
-
-    /// Value of the attribute with that local name.
-    pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Whether the element carries anything: non-blank text or children.
-    pub fn has_content(&self) -> bool {
-        !self.children.is_empty() || !self.text.trim().is_empty()
-    }
-
-    /// Text with surrounding whitespace removed, `None` if that leaves nothing.
-    pub fn trimmed_text(&self) -> Option<&str> {
-        let t = self.text.trim();
-        (!t.is_empty()).then_some(t)
-    }
-}
-
-/// One `DAV:propstat`: properties sharing a status.
-#[derive(Debug, Clone)]
-pub struct Propstat {
-    /// Status code from `DAV:status`; 0 if absent or unreadable.
-    pub status: u16,
-    /// The children of `DAV:prop`.
-    pub props: Vec<Element>,
-}
-
-/// One `DAV:response`. A response naming several hrefs with one status becomes one value per href.
-#[derive(Debug, Clone)]
-pub struct DavResponse {
-    /// The href as sent (whitespace trimmed, entities unescaped).
-    pub href: String,
-    /// The href resolved against the request URL and normalized (see [`normalize_href`]).
-    pub url: Url,
-    /// Response-level `DAV:status`, if any (e.g. 404 for deleted members in sync-collection).
-    pub status: Option<u16>,
-    /// The propstats in document order.
-    pub propstats: Vec<Propstat>,
-    /// Local names of the elements of this response whose text was not valid UTF-8 (`href`,
-    /// `getetag`, `calendar-data`, …). Their text was decoded lossily (U+FFFD for each bad sequence)
-    /// so that one bad byte costs this response, not the whole document.
-    pub invalid_utf8: Vec<String>,
-}
-
-impl DavResponse {
-    /// First property with that name whose propstat is 2xx.
-    ///
-    /// QUIRK(icloud §1.5): iCloud has put valid properties into a 404 propstat. If no 2xx
-    /// propstat carries the property, a non-empty one from a 404 propstat is accepted.
-    pub fn prop(&self, ns: &str, name: &str) -> Option<&Element> {
-        let find = |ok: fn(u16) -> bool, need_content: bool| {
-            self.propstats
-                .iter()
-                .filter(|p| ok(p.status))
-                .flat_map(|p| p.props.iter())
-                .find(|e| e.is(ns, name) && (!need_content || e.has_content()))
-        };
-        find(|s| (200..300).contains(&s), false).or_else(|| find(|s| s == 404, true))
-    }
-
-    /// Like [`DavResponse::prop`], but moves the property out (a multiget's calendar data is
-    /// handed on without a copy). The same property is never found twice.
-    pub fn take_prop(&mut self, ns: &str, name: &str) -> Option<Element> {
-        let pos = |ok: fn(u16) -> bool, need_content: bool, pss: &[Propstat]| {
-            pss.iter()
-                .enumerate()
-                .filter(|(_, p)| ok(p.status))
-                .find_map(|(i, p)| {
-                    p.props
-                        .iter()
-                        .position(|e| e.is(ns, name) && (!need_content || e.has_content()))
-                        .map(|j| (i, j))
-                })
-        };
-        let (i, j) = pos(|s| (200..300).contains(&s), false, &self.propstats)
-            .or_else(|| pos(|s| s == 404, true, &self.propstats))?;
-        Some(self.propstats[i].props.swap_remove(j))
-    }
-}
-
-/// A parsed `DAV:multistatus`.
-#[derive(Debug, Clone, Default)]
-pub struct Multistatus {
-    /// The responses in document order.
-    pub responses: Vec<DavResponse>,
-    /// `DAV:sync-token` at multistatus level (RFC 6578 §6.4); opaque.
-    pub sync_token: Option<String>,
-}
-
-/// Resolves `raw` against `base` (keeping base's port for relative hrefs) and normalizes the
-/// percent-encoding of the path so that one resource always has one `url.path()`:
-/// escapes of unreserved characters (`A-Z a-z 0-9 - . _ ~`) and of `@` are decoded, the hex of
-/// every other escape is uppercased.
-///
-/// QUIRK(icloud §1.5): iCloud escapes `@` as `%40` in hrefs but rejects `%40` on GET.
-///
-/// Hrefs longer than 16 KiB are refused ([`XmlError::BadHref`] then carries only their start).
-pub fn normalize_href(base: &Url, raw: &str) -> Result<Url, XmlError> {
-    let trimmed = raw.trim();
-    if trimmed.len() > MAX_HREF_BYTES {
-        let mut end = 80;
-        while !trimmed.is_char_boundary(end) {
-            end -= 1;
-        }
-        return Err(XmlError::BadHref {
-            href: format!("{}… ({} bytes)", &trimmed[..end], trimmed.len()),
-        });
-    }
-    let bad = || XmlError::BadHref {
-        href: raw.to_owned(),
-    };
-    if trimmed.is_empty() {
-        return Err(bad());
-    }
-    let mut url = base.join(trimmed).map_err(|_| bad())?;
-    if url.cannot_be_a_base() {
-        return Err(bad());
-    }
-    let path = normalize_escapes(url.path());
-    if path != url.path() {
-        url.set_path(&path);
-    }
-    Ok(url)
-}
-
-/// Longest href accepted; real ones are a few hundred bytes, and servers limit request lines to
-/// about 8 KB. Bounds the work (and the size of the error) for a hostile 50 MB href.
-const MAX_HREF_BYTES: usize = 16 * 1024;
-
-pub(crate) fn normalize_escapes(path: &str) -> String {
-    let bytes = path.as_bytes();
-    let mut out = String::with_capacity(path.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'%' {
-            if let (Some(h), Some(l)) = (
-                bytes.get(i + 1).and_then(|c| hex_val(*c)),
-                bytes.get(i + 2).and_then(|c| hex_val(*c)),
-            ) {
-                let decoded = h * 16 + l;
-                if decoded.is_ascii_alphanumeric() || b"-._~@".contains(&decoded) {
-                    out.push(char::from(decoded));
-                } else {
-                    out.push('%');
-                    out.push(char::from(HEX[usize::from(h)]));
-                    out.push(char::from(HEX[usize::from(l)]));
-                }
-                i += 3;
-                continue;
-            }
-            // A '%' that starts no escape is a literal percent sign: escape it, or decoding a
-            // later escape could make it start one ("%%41a" → "%Aa" → "%AA") and
-            // normalization would not be idempotent.
-            out.push_str("%25");
-            i += 1;
-            continue;
-        }
-        // Url::path() is ASCII, so byte-wise copying is char-wise copying.
-        out.push(char::from(b));
-        i += 1;
-    }
-    out
-}
-
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
-
-fn hex_val(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
-}
 
 /// Where the parser is; one frame per open element below the root.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -634,7 +416,7 @@ fn trim_start_bom(body: &[u8]) -> &[u8] {
 
 /// A log-safe excerpt: at most 80 characters, control characters and runs of whitespace folded
 /// into single spaces.
-pub(crate) fn snippet(body: &[u8]) -> String {
+fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(trim_start_bom(body));
     let mut out = String::new();
     let mut last_space = false;
@@ -665,6 +447,8 @@ fn not_multistatus(body: &[u8]) -> XmlError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::xml::href::MAX_HREF_BYTES;
+    use crate::xml::model::{CALDAV, CS};
 
     fn base() -> Url {
         Url::parse("http://127.0.0.1:8443/17149682/calendars/home/").unwrap()
@@ -891,7 +675,7 @@ mod tests {
 
     #[test]
     fn truncated_xml_is_truncated_and_mismatched_tags_are_malformed() {
-        let full = include_str!("../tests/fixtures/icloud_3_1_sync_collection.xml");
+        let full = include_str!("../../tests/fixtures/icloud_3_1_sync_collection.xml");
         for cut in [200, 400, full.len() - 20] {
             let err = parse(&full[..cut]).unwrap_err();
             assert!(
