@@ -185,14 +185,17 @@ where
 }
 
 /// Log lines go to `<data dir>/logs/cli.log` (info and up), where diagnostics and support find them;
-/// the terminal gets them only when asked (`-v` info, `-vv` debug; `RUST_LOG` overrides both). At the
+/// the terminal gets them only when asked (`-v` info, `-vv` debug, or a `RUST_LOG` filter). At the
 /// default verbosity the command's own output says what happened in words, once.
 fn init_logging(verbose: u8, data_dir: Option<&std::path::Path>) {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::{fmt, EnvFilter, Layer};
     let env_filter = || EnvFilter::try_from_default_env().ok();
+    // RUST_LOG, when set, chooses the lines for the terminal as well (and so turns it on).
+    let asked = std::env::var_os("RUST_LOG").is_some_and(|v| !v.is_empty());
     let terminal = match verbose {
+        0 if asked => Some("warn"),
         0 => None,
         1 => Some("info"),
         _ => Some("debug"),
