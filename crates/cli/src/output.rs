@@ -171,8 +171,8 @@ pub fn status_text(st: &StatusReport) -> String {
 }
 
 /// The managed policy for `status --json`: every documented key with its value and where it came
-/// from, the file and registry key that were read, and the error when either is invalid (the desktop
-/// app then refuses to start).
+/// from, the file, registry key (Windows) and managed preferences file (macOS) that were read, and the
+/// error when any is invalid (the desktop app then refuses to start).
 pub fn policy_json(p: &connector::Result<connector::policy::Managed>) -> serde_json::Value {
     use connector::policy;
     let registry_key = if cfg!(windows) {
@@ -180,16 +180,23 @@ pub fn policy_json(p: &connector::Result<connector::policy::Managed>) -> serde_j
     } else {
         None
     };
+    let managed_preferences = if cfg!(target_os = "macos") {
+        Some(policy::managed_preferences_path().display().to_string())
+    } else {
+        None
+    };
     match p {
         Ok(m) => serde_json::json!({
             "file": m.file.display().to_string(),
             "registry_key": registry_key,
+            "managed_preferences": managed_preferences,
             "error": null,
             "keys": m.report(),
         }),
         Err(e) => serde_json::json!({
             "file": policy::policy_path().display().to_string(),
             "registry_key": registry_key,
+            "managed_preferences": managed_preferences,
             "error": e.to_string(),
             "keys": null,
         }),
