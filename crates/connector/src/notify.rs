@@ -327,8 +327,8 @@ fn post_as_bundle() {
 }
 
 /// The action key of a macOS notification answer: the close button is "Later" when the notification
-/// has one.
-#[cfg(target_os = "macos")]
+/// has one. (notify-rust's answer type exists on every Unix, so Linux tests it.)
+#[cfg(any(target_os = "macos", all(test, unix)))]
 fn macos_key(r: &notify_rust::NotificationResponse, has_later: bool) -> &str {
     use notify_rust::{CloseReason, NotificationResponse as R};
     match r {
@@ -572,6 +572,27 @@ mod tests {
         assert!(!xml.contains("launch="));
         assert_eq!(toast_id("a@b.c"), toast_id("a@b.c"));
         assert_ne!(toast_id("a@b.c"), toast_id("a@b.d"));
+    }
+
+    #[test]
+    fn macos_answers_map_to_fix_now_and_later() {
+        use notify_rust::{CloseReason, NotificationResponse as R};
+        let key = |r: R, later| UserAction::from_key(macos_key(&r, later));
+        assert_eq!(key(R::Default, true), UserAction::FixNow);
+        assert_eq!(key(R::Action("fix".into()), true), UserAction::FixNow);
+        assert_eq!(
+            key(R::Closed(CloseReason::Dismissed), true),
+            UserAction::Later
+        );
+        assert_eq!(
+            key(R::Closed(CloseReason::Dismissed), false),
+            UserAction::Dismissed
+        );
+        assert_eq!(
+            key(R::Closed(CloseReason::Expired), true),
+            UserAction::Dismissed
+        );
+        assert_eq!(key(R::Reply("x".into()), true), UserAction::Dismissed);
     }
 
     #[test]
