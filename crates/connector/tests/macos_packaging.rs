@@ -1,8 +1,9 @@
-//! The sample configuration profile (packaging/macos/calendar-connector.mobileconfig) against the
-//! policy reader: one custom-settings payload for the app's managed preferences domain, whose keys are
-//! exactly the documented policy keys, with values the reader accepts; and a managed preferences file
-//! of the shape macOS writes from it (a binary plist of those keys) reads back the same. Also checks
-//! that the bundle identifier is the same everywhere it appears.
+//! The macOS packaging against the code. The sample configuration profile
+//! (packaging/macos/calendar-connector.mobileconfig) against the policy reader: one custom-settings
+//! payload for the app's managed preferences domain, whose keys are exactly the documented policy
+//! keys, with values the reader accepts; a managed preferences file of the shape macOS writes from it
+//! (a binary plist of those keys) reads back the same. The bundle: one identifier everywhere, the
+//! hardened runtime on, and no entitlement beyond outgoing network (docs/macos.md).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
@@ -123,4 +124,35 @@ fn the_bundle_identifier_is_the_same_everywhere() {
     let info = plist::Value::from_file(repo("src-tauri/Info.plist")).unwrap();
     let info = info.as_dictionary().unwrap();
     assert!(!info.contains_key("CFBundleIdentifier"));
+    // Notification Center shows action buttons only in the "Alerts" style.
+    assert_eq!(
+        info.get("NSUserNotificationAlertStyle")
+            .and_then(plist::Value::as_string),
+        Some("alert")
+    );
+}
+
+#[test]
+fn the_bundle_is_hardened_with_outgoing_network_only() {
+    let conf: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo("src-tauri/tauri.conf.json")).unwrap())
+            .unwrap();
+    let mac = &conf["bundle"]["macOS"];
+    assert_eq!(mac["hardenedRuntime"], true);
+    assert_eq!(mac["entitlements"], "macos/entitlements.plist");
+    // The type-check (scripts/macos-check.sh) uses the bundle's deployment target.
+    let min = mac["minimumSystemVersion"].as_str().unwrap();
+    let script = std::fs::read_to_string(repo("scripts/macos-check.sh")).unwrap();
+    assert!(
+        script.contains(&format!("MACOSX_DEPLOYMENT_TARGET={min}\n")),
+        "scripts/macos-check.sh must check for macOS {min}"
+    );
+    let ent = plist::Value::from_file(repo("src-tauri/macos/entitlements.plist")).unwrap();
+    let ent = ent.into_dictionary().unwrap();
+    let keys: Vec<&str> = ent.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["com.apple.security.network.client"]);
+    assert_eq!(
+        ent["com.apple.security.network.client"].as_boolean(),
+        Some(true)
+    );
 }
