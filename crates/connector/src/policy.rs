@@ -202,11 +202,13 @@ impl Policy {
                     return Err(wrong("a boolean (<true/> or <false/>)"))
                 }
                 (n, _) if n.starts_with("Payload") => {}
-                _ => return Err(Error::Usage(format!(
+                _ => {
+                    return Err(Error::Usage(format!(
                     "{origin} has a key named {name}, which is not a Calendar Connector policy; \
                          the policies are {}",
                     KEYS.join(", ")
-                ))),
+                )))
+                }
             }
         }
         p.validate(origin)
