@@ -356,6 +356,38 @@ pub fn parse_range(
 mod tests {
     use super::*;
 
+    #[test]
+    fn policy_json_names_the_managed_preferences_as_a_source() {
+        use connector::policy::{managed_preferences_path, Managed, Policy};
+        let file = Policy {
+            allow_demo: Some(true),
+            ..Policy::default()
+        };
+        let prefs = Policy {
+            sync_interval_minutes: Some(15),
+            ..Policy::default()
+        };
+        let m = Managed::merge("/etc/p.toml".into(), file, Policy::default())
+            .with_managed_preferences(managed_preferences_path(), prefs);
+        let v = policy_json(&Ok(m));
+        let k = &v["keys"];
+        assert_eq!(k["sync_interval_minutes"]["value"], 15);
+        assert_eq!(k["sync_interval_minutes"]["source"], "managed_preferences");
+        assert_eq!(
+            k["sync_interval_minutes"]["location"],
+            "/Library/Managed Preferences/com.calendarconnector.desktop.plist sync_interval_minutes"
+        );
+        assert_eq!(k["allow_demo"]["source"], "file");
+        assert!(k["server_url"]["source"].is_null());
+        // Which layers this OS reads.
+        assert_eq!(v["registry_key"].is_null(), !cfg!(windows));
+        assert_eq!(
+            v["managed_preferences"].is_null(),
+            !cfg!(target_os = "macos")
+        );
+        assert!(v["error"].is_null());
+    }
+
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
