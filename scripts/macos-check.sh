@@ -6,7 +6,9 @@
 #
 #   scripts/macos-check.sh                         both targets, every package
 #   scripts/macos-check.sh --target aarch64-apple-darwin -p connector
-#                                                  one target, some packages (the planted-error proof)
+#                                                  one target, some packages
+#   scripts/macos-check.sh --clippy                `cargo clippy -- -D warnings` instead: also lints the
+#                                                  macOS-only code (installs Debian's rust-web-clippy)
 #
 # Build scripts that compile C or Objective-C get stand-ins for the compiler and archiver
 # (scripts/macos/stand-in-cc, stand-in-ar) that compile nothing: their C code is not checked, and the
@@ -15,13 +17,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=() packages=()
+targets=() packages=() cmd=check lints=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --target) targets+=("$2"); shift 2 ;;
     --target=*) targets+=("${1#*=}"); shift ;;
     -p|--package) packages+=("$2"); shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --clippy) cmd=clippy; lints=(-- -D warnings); shift ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "macos-check.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -29,7 +32,11 @@ done
 
 # shellcheck source=scripts/lib/cross-toolchain.sh
 . scripts/lib/cross-toolchain.sh
-CROSS_WHO=macos-check.sh cross_toolchain_install
+if [ "$cmd" = clippy ]; then
+  CROSS_WHO=macos-check.sh cross_toolchain_install rust-web-clippy
+else
+  CROSS_WHO=macos-check.sh cross_toolchain_install
+fi
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target/macos}
 mkdir -p "$CARGO_TARGET_DIR"
@@ -52,11 +59,11 @@ for target in "${targets[@]}"; do
   t=${target//-/_}
   # Each call of the stand-in compiler (kept across runs: a warm check reruns no build script).
   export MACOS_STANDIN_LOG="$CARGO_TARGET_DIR/stand-in-calls-$target.log"
-  echo "== cargo check for $target (${packages[*]:-every package}) with $(/usr/bin/rustc --version)" >&2
+  echo "== cargo $cmd for $target (${packages[*]:-every package}) with $(/usr/bin/rustc --version)" >&2
   start=$SECONDS
   env "CC_$t=$standin/stand-in-cc" "CXX_$t=$standin/stand-in-cc" "AR_$t=$standin/stand-in-ar" \
     bash -c '. scripts/lib/cross-toolchain.sh; cross_cargo "$@"' cross_cargo \
-    check --locked -Zbuild-std --target "$target" "${what[@]}" "${app_features[@]}"
+    "$cmd" --locked -Zbuild-std --target "$target" "${what[@]}" "${app_features[@]}" "${lints[@]}"
   echo "   $target: checked in $((SECONDS - start)) s" >&2
   if [ -s "$MACOS_STANDIN_LOG" ]; then
     echo "   C/Objective-C given to the stand-in, so not checked: $(cut -f1 "$MACOS_STANDIN_LOG" | sed 's/-[0-9][0-9.]*$//' | sort -u | paste -sd' ')" >&2
