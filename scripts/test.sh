@@ -5,7 +5,9 @@
 #   real notification daemon (dunst under Xvfb); the desktop app over WebDriver (tauri-driver +
 #   WebKitWebDriver) in the same kind of session; then its .deb (installed with apt and checked from
 #   PATH, then removed) and .rpm (inspected); then the Windows build (cross-compiled, scripts/windows.sh)
-#   and its MSI under Wine: install, link, sync, rejection, relink, Group Policy, upgrade, uninstall.
+#   and its MSI under Wine: install, link, sync, rejection, relink, Group Policy, upgrade, uninstall;
+#   then a type-check of every package for macOS (Apple Silicon and Intel, scripts/macos-check.sh) and
+#   the proof that it catches an error planted in macOS-only code.
 #   Starts everything it needs and stops it afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -87,5 +89,11 @@ timeout -k 10 600 scripts/ci/windows-wine-test.sh wine-test
 scripts/ci/no-test-machinery.sh target/windows/dist/wine-test/calendar-connector.exe \
   target/windows/dist/wine-test/calendar-connector-cli.exe
 echo "   Windows: $((SECONDS - wstart)) s" >&2
+
+echo "== macOS: cargo check of every package for aarch64- and x86_64-apple-darwin, then a planted error must fail it" >&2
+mstart=$SECONDS
+timeout -k 10 1800 scripts/macos-check.sh
+timeout -k 10 900 scripts/ci/macos-planted-error.sh
+echo "   macOS: $((SECONDS - mstart)) s" >&2
 
 echo "== all tests passed in $((SECONDS - start)) s" >&2

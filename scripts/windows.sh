@@ -33,41 +33,16 @@ out="$CARGO_TARGET_DIR/$target/$profile"
 dist="$CARGO_TARGET_DIR/dist/$profile"
 
 # 1. The toolchain, from Debian's archive only (rustup cannot add targets without its servers).
-pkg_ok() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-need=()
-for p in rustc-web cargo-web rust-web-src gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 wixl msitools; do
-  pkg_ok "$p" || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-  echo "installing: ${need[*]}" >&2
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
-fi
-want=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
-have=$(/usr/bin/rustc --version | awk '{print $2}')
-if [ "$(printf '%s\n%s\n' "$want" "$have" | sort -V | head -n1)" != "$want" ]; then
-  cat >&2 <<MSG
-windows.sh: Debian's rustc-web is $have, older than the workspace's rust-version $want.
-The cross build needs a compiler whose std sources are installed beside it (rust-web-src of the same
-version). Either lower rust-version in Cargo.toml to $have if the code allows it, or install a newer
-rustc-web/cargo-web/rust-web-src trio (all three must be the same version) from a newer Debian suite.
-MSG
-  exit 1
-fi
-src_ver=$(dpkg-query -W -f='${Version}' rust-web-src)
-rustc_ver=$(dpkg-query -W -f='${Version}' rustc-web)
-if [ "$src_ver" != "$rustc_ver" ]; then
-  echo "windows.sh: rustc-web ($rustc_ver) and rust-web-src ($src_ver) differ; install both at the same version" >&2
-  exit 1
-fi
+# shellcheck source=scripts/lib/cross-toolchain.sh
+. scripts/lib/cross-toolchain.sh
+cross_toolchain_install gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 wixl msitools
 
 # 2. Both programs in one cargo run (they share every dependency). Debian's cargo and rustc, with
 #    RUSTC set so that cargo does not pick rustup's compiler (which has no std sources for -Zbuild-std).
 #    custom-protocol: what `tauri build` turns on for a shipped app.
 echo "== cross-building for $target ($profile) with $(/usr/bin/rustc --version)" >&2
 start=$SECONDS
-PATH=/usr/bin:$PATH RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 /usr/bin/cargo build --locked \
+cross_cargo build --locked \
   -Zbuild-std --target "$target" --profile "$profile" \
   -p calendar-connector -p calendar-connector-cli --features calendar-connector/custom-protocol
 echo "   built in $((SECONDS - start)) s" >&2

@@ -11,6 +11,8 @@ pub mod cmd;
 pub mod diagnostics;
 pub mod error;
 pub mod events;
+#[cfg(target_os = "macos")]
+pub mod macos;
 pub mod settings;
 pub mod state;
 pub mod tray;
@@ -95,6 +97,19 @@ pub struct AppOptions {
     pub open_window: bool,
     /// Open the relink wizard of this account at start.
     pub open_relink: Option<String>,
+    /// When the window opens at start without `open_relink`, open the relink wizard of the first
+    /// account that needs one instead (macOS: a click on a notification of an app that is not running
+    /// starts it with no arguments, and that click means "Fix now").
+    pub relink_on_open: bool,
+}
+
+/// The account whose relink wizard a start that opens the window shows, when
+/// [`AppOptions::relink_on_open`]: the first that needs a relink.
+pub fn relink_at_start<'a>(accounts: impl IntoIterator<Item = (&'a str, bool)>) -> Option<String> {
+    accounts
+        .into_iter()
+        .find(|(_, needs_relink)| *needs_relink)
+        .map(|(who, _)| who.to_owned())
 }
 
 /// Keychain service of real accounts (`CALENDAR_CONNECTOR_KEYRING_NAMESPACE` as in the CLI).
@@ -133,11 +148,12 @@ pub fn run_app<R: Runtime>(
         background: opts.background,
         tray: AtomicBool::new(false),
     };
-    let (want_tray, background, open_window, open_relink) = (
+    let (want_tray, background, open_window, open_relink, relink_on_open) = (
         opts.tray,
         opts.background,
         opts.open_window,
         opts.open_relink,
+        opts.relink_on_open,
     );
     Ok(builder
         .manage(state)
@@ -145,6 +161,9 @@ pub fn run_app<R: Runtime>(
         .setup(move |app| {
             let handle = app.handle().clone();
             let state = app.state::<AppState>();
+            // macOS: out of the Dock until a window opens (start at login, the menu bar alone).
+            #[cfg(target_os = "macos")]
+            window::set_in_dock(&handle, false);
             if want_tray {
                 match tray::create(&handle) {
                     Ok(()) => state.tray.store(true, Ordering::SeqCst),
@@ -166,6 +185,17 @@ pub fn run_app<R: Runtime>(
                 }
                 background::spawn_watcher(&handle);
             }
+            let open_relink = open_relink.or_else(|| {
+                let report = (relink_on_open && open_window)
+                    .then(|| state.main.status().ok())
+                    .flatten()?;
+                relink_at_start(
+                    report
+                        .accounts
+                        .iter()
+                        .map(|a| (a.apple_id.as_str(), a.icloud_app_specific_password_required)),
+                )
+            });
             if let Some(who) = open_relink {
                 window::open_relink(&handle, &who);
             } else if open_window {
@@ -241,6 +271,8 @@ pub fn run(args: AppArgs) -> i32 {
             eprintln!("calendar-connector: {e}");
             #[cfg(windows)]
             windows::message_box("Calendar Connector cannot start", &e.to_string());
+            #[cfg(target_os = "macos")]
+            macos::alert("Calendar Connector cannot start", &e.to_string());
             return 2;
         }
     };
@@ -258,6 +290,15 @@ pub fn run(args: AppArgs) -> i32 {
         windows::message_box("Calendar Connector", text);
         return 1;
     }
+    // Start at login (Settings), in the tray without a window. macOS: a LaunchAgent,
+    // ~/Library/LaunchAgents/com.calendarconnector.desktop.plist, labelled with the bundle identifier
+    // as launchd's convention asks (elsewhere the plugin's own names: the HKCU Run value, the XDG
+    // autostart entry).
+    let autostart = tauri_plugin_autostart::Builder::new().args(["--hidden"]);
+    #[cfg(target_os = "macos")]
+    let autostart = autostart
+        .macos_launcher(tauri_plugin_autostart::MacosLauncher::LaunchAgent)
+        .app_name(connector::config::BUNDLE_ID);
     let builder = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
             let forwarded = parse_app_args(
@@ -279,10 +320,7 @@ pub fn run(args: AppArgs) -> i32 {
                 _ => window::show_main(app),
             }
         }))
-        .plugin(tauri_plugin_autostart::init(
-            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
-            Some(vec!["--hidden"]),
-        ))
+        .plugin(autostart.build())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_dialog::init());
     let opts = AppOptions {
@@ -293,6 +331,7 @@ pub fn run(args: AppArgs) -> i32 {
         tray: true,
         open_window: !args.hidden,
         open_relink: args.open_relink,
+        relink_on_open: cfg!(target_os = "macos"),
     };
     let app = match run_app(builder, opts)
         .map_err(|e| e.to_string())
@@ -318,6 +357,12 @@ pub fn run(args: AppArgs) -> i32 {
             api.prevent_exit();
             tracing::info!("window closed; Calendar Connector keeps running in the tray");
         }
+        // macOS: opening the app again (Finder, Launchpad, Spotlight) while it runs in the menu bar.
+        #[cfg(target_os = "macos")]
+        RunEvent::Reopen {
+            has_visible_windows: false,
+            ..
+        } => window::show_main(handle),
         RunEvent::Exit => {
             let h = handle.clone();
             tauri::async_runtime::block_on(async move {
@@ -356,6 +401,16 @@ mod tests {
         assert!(a.hidden);
         assert_eq!(a.data_dir, Some(PathBuf::from("/tmp/x")));
         assert_eq!(a.open_relink.as_deref(), Some("a@b.c"));
+    }
+
+    #[test]
+    fn a_start_with_the_window_relinks_the_first_account_that_needs_it() {
+        assert_eq!(relink_at_start([("a@b.c", false)]), None);
+        assert_eq!(
+            relink_at_start([("a@b.c", false), ("d@e.f", true), ("g@h.i", true)]),
+            Some("d@e.f".to_owned())
+        );
+        assert_eq!(relink_at_start([]), None);
     }
 
     #[test]

@@ -48,7 +48,8 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     let mut b = TrayIconBuilder::with_id(TRAY_ID)
         .tooltip(tooltip(TrayState::Ok))
         .menu(&menu)
-        .show_menu_on_left_click(false)
+        // macOS menu-bar items open their menu on a click; elsewhere a left click opens the window.
+        .show_menu_on_left_click(cfg!(target_os = "macos"))
         .on_menu_event(|app, event| match event.id().as_ref() {
             "open" => crate::window::show_main(app),
             "sync" => {
@@ -86,6 +87,9 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
             _ => {}
         })
         .on_tray_icon_event(|tray, event| {
+            if cfg!(target_os = "macos") {
+                return;
+            }
             if let TrayIconEvent::Click {
                 button: MouseButton::Left,
                 button_state: MouseButtonState::Up,

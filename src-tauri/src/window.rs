@@ -18,6 +18,8 @@ pub fn show_main<R: Runtime>(app: &AppHandle<R>) {
 /// Shows the main window; a window created for `relink` gets `open-relink` once its page has loaded
 /// (and the account waits in `get_state().pendingRelink` as well, whichever the UI reads first).
 fn show_main_for<R: Runtime>(app: &AppHandle<R>, relink: Option<String>) {
+    #[cfg(target_os = "macos")]
+    set_in_dock(app, true);
     if let Some(w) = app.get_webview_window(MAIN) {
         let _ = w.unminimize();
         let _ = w.show();
@@ -47,9 +49,34 @@ fn show_main_for<R: Runtime>(app: &AppHandle<R>, relink: Option<String>) {
         .build();
     match built {
         Ok(w) => {
+            #[cfg(target_os = "macos")]
+            {
+                // The window is destroyed when closed: the app leaves the Dock with it.
+                let handle = app.clone();
+                w.on_window_event(move |e| {
+                    if let tauri::WindowEvent::Destroyed = e {
+                        set_in_dock(&handle, false);
+                    }
+                });
+            }
             let _ = w.set_focus();
         }
         Err(e) => tracing::error!("could not open the window: {e}"),
+    }
+}
+
+/// macOS: the app is in the Dock and the app switcher only while its window is open; without one it
+/// lives in the menu bar alone (`NSApplicationActivationPolicyAccessory`, Apple's policy for apps
+/// without a Dock icon; `Regular` brings the icon back).
+#[cfg(target_os = "macos")]
+pub fn set_in_dock<R: Runtime>(app: &AppHandle<R>, visible: bool) {
+    let policy = if visible {
+        tauri::ActivationPolicy::Regular
+    } else {
+        tauri::ActivationPolicy::Accessory
+    };
+    if let Err(e) = app.set_activation_policy(policy) {
+        tracing::warn!("could not change the Dock icon: {e}");
     }
 }
 

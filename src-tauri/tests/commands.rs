@@ -27,6 +27,7 @@ fn harness(data_dir: &Path, policy: Policy) -> Harness {
         tray: false,
         open_window: false,
         open_relink: None,
+        relink_on_open: false,
     };
     let app = run_app(mock_builder(), opts)
         .unwrap()

@@ -216,8 +216,8 @@ pub fn status_text(st: &StatusReport, paint: Paint) -> String {
 }
 
 /// The managed policy for `status --json`: every documented key with its value and where it came
-/// from, the file and registry key that were read, and the error when either is invalid (the desktop
-/// app then refuses to start).
+/// from, the file, registry key (Windows) and managed preferences file (macOS) that were read, and the
+/// error when any is invalid (the desktop app then refuses to start).
 pub fn policy_json(p: &connector::Result<connector::policy::Managed>) -> serde_json::Value {
     use connector::policy;
     let registry_key = if cfg!(windows) {
@@ -225,16 +225,23 @@ pub fn policy_json(p: &connector::Result<connector::policy::Managed>) -> serde_j
     } else {
         None
     };
+    let managed_preferences = if cfg!(target_os = "macos") {
+        Some(policy::managed_preferences_path().display().to_string())
+    } else {
+        None
+    };
     match p {
         Ok(m) => serde_json::json!({
             "file": m.file.display().to_string(),
             "registry_key": registry_key,
+            "managed_preferences": managed_preferences,
             "error": null,
             "keys": m.report(),
         }),
         Err(e) => serde_json::json!({
             "file": policy::policy_path().display().to_string(),
             "registry_key": registry_key,
+            "managed_preferences": managed_preferences,
             "error": e.to_string(),
             "keys": null,
         }),
@@ -393,6 +400,38 @@ pub fn parse_range(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn policy_json_names_the_managed_preferences_as_a_source() {
+        use connector::policy::{managed_preferences_path, Managed, Policy};
+        let file = Policy {
+            allow_demo: Some(true),
+            ..Policy::default()
+        };
+        let prefs = Policy {
+            sync_interval_minutes: Some(15),
+            ..Policy::default()
+        };
+        let m = Managed::merge("/etc/p.toml".into(), file, Policy::default())
+            .with_managed_preferences(managed_preferences_path(), prefs);
+        let v = policy_json(&Ok(m));
+        let k = &v["keys"];
+        assert_eq!(k["sync_interval_minutes"]["value"], 15);
+        assert_eq!(k["sync_interval_minutes"]["source"], "managed_preferences");
+        assert_eq!(
+            k["sync_interval_minutes"]["location"],
+            "/Library/Managed Preferences/com.calendarconnector.desktop.plist sync_interval_minutes"
+        );
+        assert_eq!(k["allow_demo"]["source"], "file");
+        assert!(k["server_url"]["source"].is_null());
+        // Which layers this OS reads.
+        assert_eq!(v["registry_key"].is_null(), !cfg!(windows));
+        assert_eq!(
+            v["managed_preferences"].is_null(),
+            !cfg!(target_os = "macos")
+        );
+        assert!(v["error"].is_null());
+    }
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

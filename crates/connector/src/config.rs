@@ -9,8 +9,12 @@ use crate::cache::QuarantineEntry;
 /// Environment variable overriding the data dir.
 pub const DATA_DIR_ENV: &str = "CALENDAR_CONNECTOR_DATA_DIR";
 
+/// The app's bundle identifier (`identifier` in src-tauri/tauri.conf.json): the macOS data folder, the
+/// macOS keychain service, the managed preferences domain and the Windows AppUserModelID.
+pub const BUNDLE_ID: &str = "com.calendarconnector.desktop";
+
 /// The data dir: `--data-dir`, else `CALENDAR_CONNECTOR_DATA_DIR`, else the platform's data dir
-/// (`~/.local/share/calendar-connector` on Linux, `~/Library/Application Support/…` on macOS,
+/// (`~/.local/share/calendar-connector` on Linux, `~/Library/Application Support/com.calendarconnector.desktop` on macOS,
 /// `%LOCALAPPDATA%\Calendar Connector` on Windows: the cache is this machine's, so it must not roam
 /// with the profile). Logs go to its `logs` folder.
 pub fn data_dir(explicit: Option<PathBuf>) -> Option<PathBuf> {
@@ -33,7 +37,14 @@ fn platform_data_dir() -> Option<PathBuf> {
         })
 }
 
-#[cfg(not(windows))]
+/// macOS: `~/Library/Application Support/com.calendarconnector.desktop`, the folder named after the
+/// bundle identifier that Apple's File System Programming Guide asks apps to use.
+#[cfg(target_os = "macos")]
+fn platform_data_dir() -> Option<PathBuf> {
+    directories::BaseDirs::new().map(|d| d.data_dir().join(BUNDLE_ID))
+}
+
+#[cfg(not(any(windows, target_os = "macos")))]
 fn platform_data_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("com", "CalendarConnector", "calendar-connector")
         .map(|d| d.data_dir().to_path_buf())

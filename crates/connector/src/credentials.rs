@@ -6,8 +6,14 @@
 
 use std::fmt;
 
-/// Keychain service name of real accounts.
+/// Keychain service name of real accounts: `calendar-connector` in the Secret Service and Credential
+/// Manager; on macOS the bundle identifier, the convention for an app's own Keychain items.
+#[cfg(not(target_os = "macos"))]
 pub const SERVICE: &str = "calendar-connector";
+/// Keychain service name of real accounts: `calendar-connector` in the Secret Service and Credential
+/// Manager; on macOS the bundle identifier, the convention for an app's own Keychain items.
+#[cfg(target_os = "macos")]
+pub const SERVICE: &str = crate::config::BUNDLE_ID;
 
 /// A password held in memory. `Debug` and `Display` are redacted, it implements neither `Serialize` nor
 /// `Clone`-into-string helpers, and the bytes are overwritten when it is dropped.
@@ -283,10 +289,12 @@ mod tests {
 
     #[test]
     fn namespaces_never_collide_with_the_real_service() {
-        assert_eq!(service_for_namespace(None), "calendar-connector");
+        assert_eq!(service_for_namespace(None), SERVICE);
         assert_eq!(
             service_for_namespace(Some("test-1")),
-            "calendar-connector-test-1"
+            format!("{SERVICE}-test-1")
         );
+        #[cfg(not(target_os = "macos"))]
+        assert_eq!(SERVICE, "calendar-connector");
     }
 }

@@ -291,21 +291,88 @@ impl Notifier for DesktopNotifier {
 
 #[cfg(target_os = "macos")]
 impl Notifier for DesktopNotifier {
-    // macOS: notify-rust shows the notification through Notification Center; ids are local and actions
-    // are delivered by the platform to the app (the desktop shell wires the click to its relink window).
-    fn show(&self, _account: &str, spec: &NotificationSpec) -> Result<u32, String> {
+    // macOS: Notification Center through notify-rust's NSUserNotification backend
+    // (mac-notification-sys), posted as the app's bundle ([`crate::config::BUNDLE_ID`]). "Fix now" is
+    // the action button and a click on the body, "Later" the close button (Info.plist makes "Alerts",
+    // the style that shows both, the default). A thread waits for the answer as on Linux; the main
+    // run loop that delivers it is the app's own (Tauri's). That backend can neither replace nor
+    // withdraw a delivered notification, so `close` has nothing to do (docs/macos.md).
+    fn show(&self, account: &str, spec: &NotificationSpec) -> Result<u32, String> {
+        use notify_rust::NsNotificationExt;
+        post_as_bundle();
         let mut n = notify_rust::Notification::new();
         n.appname(APP_NAME)
             .summary(&for_display(&spec.summary))
             .body(&for_display_lines(&spec.body));
-        n.show()
+        for (key, label) in &spec.actions {
+            match *key {
+                // The click on the notification itself: no button of its own.
+                "default" => {}
+                "later" => {
+                    n.close_button(label);
+                }
+                _ => {
+                    n.action(key, label);
+                }
+            }
+        }
+        let handle = n
+            .show()
             .map_err(|e| format!("could not show a notification: {e}"))?;
-        let _ = &self.handler;
-        Ok(spec.replaces.unwrap_or(1))
+        let id = spec.replaces.unwrap_or_else(|| toast_id(account));
+        if spec.actions.is_empty() {
+            // Dropping the handle delivers it without waiting for an answer.
+            drop(handle);
+            return Ok(id);
+        }
+        let handler = self.handler.clone();
+        let account = account.to_owned();
+        let has_later = spec.actions.iter().any(|(k, _)| *k == "later");
+        std::thread::spawn(move || {
+            let answered = handle.wait_for_response(|r: &notify_rust::NotificationResponse| {
+                handler(&account, UserAction::from_key(macos_key(r, has_later)));
+            });
+            if let Err(e) = answered {
+                tracing::warn!("notification answer lost: {e}");
+            }
+        });
+        Ok(id)
     }
 
     fn close(&self, _id: u32) -> Result<(), String> {
         Ok(())
+    }
+
+    // NSUserNotification cannot replace a notification: showing an earlier run's again would post a
+    // second one. Its click opens the app, which relinks what needs it at start.
+    fn adopt(&self, account: &str, spec: &NotificationSpec) -> Result<u32, String> {
+        let _ = account;
+        Ok(spec.replaces.unwrap_or(1))
+    }
+}
+
+/// Posts notifications as the app's bundle; without it mac-notification-sys posts as another app.
+/// Done once; an unbundled binary (a development build) cannot be set and keeps the default.
+#[cfg(target_os = "macos")]
+fn post_as_bundle() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Err(e) = notify_rust::set_application(crate::config::BUNDLE_ID) {
+            tracing::info!("notifications are posted without the app's bundle identity: {e}");
+        }
+    });
+}
+
+/// The action key of a macOS notification answer: the close button is "Later" when the notification
+/// has one. (notify-rust's answer type exists on every Unix, so Linux tests it.)
+#[cfg(any(target_os = "macos", all(test, unix)))]
+fn macos_key(r: &notify_rust::NotificationResponse, has_later: bool) -> &str {
+    use notify_rust::{CloseReason, NotificationResponse as R};
+    match r {
+        R::Default => "default",
+        R::Action(key) => key.as_str(),
+        R::Closed(CloseReason::Dismissed) if has_later => "later",
+        _ => "__closed",
     }
 }
 
@@ -338,7 +405,7 @@ impl Notifier for DesktopNotifier {
 
 /// The Windows AppUserModelID: the installer's Start-menu shortcut carries it, and toasts are shown
 /// under it (Windows shows no toast for an id without such a shortcut).
-pub const APP_USER_MODEL_ID: &str = "com.calendarconnector.desktop";
+pub const APP_USER_MODEL_ID: &str = crate::config::BUNDLE_ID;
 
 /// URI scheme of notification clicks on Windows (registered by the MSI for the desktop app).
 pub const URI_SCHEME: &str = "calendar-connector";
@@ -580,6 +647,27 @@ mod tests {
             message: "x".into(),
         };
         assert_eq!(left_on_screen(&shown, &stale, "a@b.c", NOW), None);
+    }
+
+    #[test]
+    fn macos_answers_map_to_fix_now_and_later() {
+        use notify_rust::{CloseReason, NotificationResponse as R};
+        let key = |r: R, later| UserAction::from_key(macos_key(&r, later));
+        assert_eq!(key(R::Default, true), UserAction::FixNow);
+        assert_eq!(key(R::Action("fix".into()), true), UserAction::FixNow);
+        assert_eq!(
+            key(R::Closed(CloseReason::Dismissed), true),
+            UserAction::Later
+        );
+        assert_eq!(
+            key(R::Closed(CloseReason::Dismissed), false),
+            UserAction::Dismissed
+        );
+        assert_eq!(
+            key(R::Closed(CloseReason::Expired), true),
+            UserAction::Dismissed
+        );
+        assert_eq!(key(R::Reply("x".into()), true), UserAction::Dismissed);
     }
 
     #[test]

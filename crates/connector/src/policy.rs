@@ -1,12 +1,15 @@
 //! The managed policy IT pre-sets on a fleet: one TOML file per machine and, on Windows, Group Policy
-//! values in the registry; read at start. Every key it sets wins over the person's own settings, and the
+//! values in the registry, on macOS the managed preferences a configuration profile writes; read at
+//! start. Every key it sets wins over the person's own settings, and the
 //! UI shows those settings as locked.
 //!
 //! Where the file lives: Linux `/etc/calendar-connector/policy.toml`, macOS
 //! `/Library/Application Support/Calendar Connector/policy.toml`, Windows
 //! `%ProgramData%\Calendar Connector\policy.toml`; `CALENDAR_CONNECTOR_POLICY` overrides the path (tests,
 //! staged roll-outs). On Windows a value under `HKLM\SOFTWARE\Policies\Calendar Connector` (what the
-//! ADMX templates in packaging/windows/policy/ write) wins over the same key in the file. A missing
+//! ADMX templates in packaging/windows/policy/ write) wins over the same key in the file; on macOS a key
+//! in `/Library/Managed Preferences/com.calendarconnector.desktop.plist` (what a configuration profile
+//! with the sample payload in packaging/macos/ writes) does. A missing
 //! file or key is "no policy"; a malformed one is an error that names where it came from and what is
 //! wrong, never silently ignored, so a typo cannot quietly unlock a setting. See docs/it-deployment.md.
 
@@ -53,6 +56,19 @@ pub const KEYS: [&str; 5] = [
 
 /// The registry key Group Policy writes (under HKEY_LOCAL_MACHINE).
 pub const REGISTRY_KEY: &str = r"SOFTWARE\Policies\Calendar Connector";
+
+/// The app's bundle identifier: the managed preferences domain on macOS (a configuration profile's
+/// payload type), and the same string as the Tauri identifier, the Windows AppUserModelID and the macOS
+/// keychain service.
+pub const BUNDLE_ID: &str = crate::config::BUNDLE_ID;
+
+/// Where macOS writes the computer-level managed preferences of a configuration profile.
+pub const MANAGED_PREFERENCES_DIR: &str = "/Library/Managed Preferences";
+
+/// The managed preferences file of this app (read on macOS only).
+pub fn managed_preferences_path() -> PathBuf {
+    Path::new(MANAGED_PREFERENCES_DIR).join(format!("{BUNDLE_ID}.plist"))
+}
 
 /// A policy value as the Windows registry holds it (platform-neutral, so the conversion is tested on
 /// every OS).
@@ -144,6 +160,60 @@ impl Policy {
         p.validate(&origin)
     }
 
+    /// The policy of a managed preferences plist (XML or binary; `location` names it in errors). The
+    /// root is a dictionary whose keys are [`KEYS`], spelled exactly (preference keys are
+    /// case-sensitive), with the types docs/it-deployment.md gives: strings, an integer, booleans.
+    /// Keys starting with `Payload` (a profile's own bookkeeping) are skipped; any other key, a wrong
+    /// type or a value out of range is refused exactly as in the file.
+    pub fn from_plist(bytes: &[u8], location: &str) -> Result<Policy> {
+        let origin = format!("the managed preferences {location}");
+        let root = plist::Value::from_reader(std::io::Cursor::new(bytes))
+            .map_err(|e| Error::Usage(format!("{origin} is not a valid property list: {e}")))?;
+        let Some(dict) = root.as_dictionary() else {
+            return Err(Error::Usage(format!(
+                "{origin} is not a dictionary of preference keys"
+            )));
+        };
+        Policy::from_plist_dict(dict, &origin)
+    }
+
+    /// [`Policy::from_plist`] of an already parsed dictionary (a `.mobileconfig` payload's).
+    pub fn from_plist_dict(dict: &plist::Dictionary, origin: &str) -> Result<Policy> {
+        let mut p = Policy::default();
+        for (name, value) in dict {
+            let wrong = |want: &str| {
+                Error::Usage(format!(
+                    "{origin} has {name} = {}; it must be {want}",
+                    describe_plist_value(value)
+                ))
+            };
+            match (name.as_str(), value) {
+                ("server_url", plist::Value::String(t)) => p.server_url = Some(t.clone()),
+                ("apple_id_hint", plist::Value::String(t)) => p.apple_id_hint = Some(t.clone()),
+                ("server_url" | "apple_id_hint", _) => return Err(wrong("a string")),
+                ("sync_interval_minutes", plist::Value::Integer(n)) => match n.as_unsigned() {
+                    Some(m) => p.sync_interval_minutes = Some(m),
+                    None => return Err(wrong("an integer, 1 to 1440")),
+                },
+                ("sync_interval_minutes", _) => return Err(wrong("an integer, 1 to 1440")),
+                ("allow_demo", plist::Value::Boolean(b)) => p.allow_demo = Some(*b),
+                ("notifications", plist::Value::Boolean(b)) => p.notifications = Some(*b),
+                ("allow_demo" | "notifications", _) => {
+                    return Err(wrong("a boolean (<true/> or <false/>)"))
+                }
+                (n, _) if n.starts_with("Payload") => {}
+                _ => {
+                    return Err(Error::Usage(format!(
+                    "{origin} has a key named {name}, which is not a Calendar Connector policy; \
+                         the policies are {}",
+                    KEYS.join(", ")
+                )))
+                }
+            }
+        }
+        p.validate(origin)
+    }
+
     /// The value of `key` (one of [`KEYS`]) as JSON, or `None` when unset.
     pub fn value_of(&self, key: &str) -> Option<serde_json::Value> {
         let v = serde_json::to_value(self).ok()?;
@@ -189,6 +259,20 @@ fn describe_registry_value(v: &RegistryValue) -> String {
     }
 }
 
+fn describe_plist_value(v: &plist::Value) -> String {
+    match v {
+        plist::Value::String(t) => format!("{t:?} (a string)"),
+        plist::Value::Integer(n) => format!("{n} (an integer)"),
+        plist::Value::Boolean(b) => format!("{b} (a boolean)"),
+        plist::Value::Real(r) => format!("{r} (a real number)"),
+        plist::Value::Array(_) => "an array".into(),
+        plist::Value::Dictionary(_) => "a dictionary".into(),
+        plist::Value::Data(_) => "data".into(),
+        plist::Value::Date(_) => "a date".into(),
+        _ => "a value of another type".into(),
+    }
+}
+
 /// Where one policy value came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -197,6 +281,8 @@ pub enum Source {
     File,
     /// Group Policy (the Windows registry).
     Registry,
+    /// A configuration profile (macOS managed preferences).
+    ManagedPreferences,
 }
 
 /// One key of the policy in force, for `status --json`.
@@ -206,11 +292,12 @@ pub struct KeyReport {
     pub value: Option<serde_json::Value>,
     /// Where it came from, or null when unset.
     pub source: Option<Source>,
-    /// The file path or registry value that set it, or null.
+    /// The file path, registry value or managed preferences file and key that set it, or null.
     pub location: Option<String>,
 }
 
-/// The managed policy in force: the file, overlaid with Group Policy, and where each key came from.
+/// The managed policy in force: the file, overlaid with Group Policy (Windows) or managed preferences
+/// (macOS), and where each key came from.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Managed {
     /// The merged policy.
@@ -221,16 +308,32 @@ pub struct Managed {
     pub from_file: Policy,
     /// The policy Group Policy sets (empty off Windows).
     pub from_registry: Policy,
+    /// The managed preferences file that was read (`None` off macOS).
+    pub managed_preferences: Option<PathBuf>,
+    /// The policy a configuration profile sets (empty off macOS).
+    pub from_managed_preferences: Policy,
 }
 
 impl Managed {
-    /// Merges the two layers: the registry wins key by key.
+    /// Merges the file and Group Policy: the registry wins key by key.
     pub fn merge(file: PathBuf, from_file: Policy, from_registry: Policy) -> Managed {
         Managed {
             policy: from_file.clone().overlaid_with(&from_registry),
             file,
             from_file,
             from_registry,
+            managed_preferences: None,
+            from_managed_preferences: Policy::default(),
+        }
+    }
+
+    /// `self` with the managed preferences read from `path` on top: they win key by key.
+    pub fn with_managed_preferences(self, path: PathBuf, prefs: Policy) -> Managed {
+        Managed {
+            policy: self.policy.clone().overlaid_with(&prefs),
+            managed_preferences: Some(path),
+            from_managed_preferences: prefs,
+            ..self
         }
     }
 
@@ -238,7 +341,16 @@ impl Managed {
     pub fn report(&self) -> BTreeMap<&'static str, KeyReport> {
         KEYS.iter()
             .map(|&k| {
-                let r = if let Some(v) = self.from_registry.value_of(k) {
+                let prefs = self.managed_preferences.as_ref();
+                let r = if let (Some(v), Some(path)) =
+                    (self.from_managed_preferences.value_of(k), prefs)
+                {
+                    KeyReport {
+                        value: Some(v),
+                        source: Some(Source::ManagedPreferences),
+                        location: Some(format!("{} {k}", path.display())),
+                    }
+                } else if let Some(v) = self.from_registry.value_of(k) {
                     KeyReport {
                         value: Some(v),
                         source: Some(Source::Registry),
@@ -264,12 +376,29 @@ impl Managed {
 }
 
 /// Reads this machine's policy: the file ([`policy_path`]) and, on Windows, Group Policy's registry
-/// values, which win. Either layer being invalid is an error.
+/// values, on macOS the managed preferences, which win. Any layer being invalid is an error.
 pub fn load_managed() -> Result<Managed> {
     let file = policy_path();
     let from_file = Policy::load_from(&file)?;
     let from_registry = read_registry()?;
-    Ok(Managed::merge(file, from_file, from_registry))
+    let managed = Managed::merge(file, from_file, from_registry);
+    #[cfg(target_os = "macos")]
+    {
+        let path = managed_preferences_path();
+        let prefs = load_managed_preferences(&path)?;
+        Ok(managed.with_managed_preferences(path, prefs))
+    }
+    #[cfg(not(target_os = "macos"))]
+    Ok(managed)
+}
+
+/// Reads a managed preferences plist; a missing file is the empty policy (no profile installed).
+pub fn load_managed_preferences(path: &Path) -> Result<Policy> {
+    match std::fs::read(path) {
+        Ok(bytes) => Policy::from_plist(&bytes, &path.display().to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Policy::default()),
+        Err(e) => Err(crate::error::io_err("read", path, e)),
+    }
 }
 
 #[cfg(windows)]
@@ -475,6 +604,129 @@ mod tests {
         let mut keys = KEYS.to_vec();
         keys.sort_unstable();
         assert_eq!(fields, keys);
+    }
+
+    const PREFS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0"><dict>
+<key>server_url</key><string>https://caldav.example.com/</string>
+<key>sync_interval_minutes</key><integer>30</integer>
+<key>allow_demo</key><false/>
+<key>notifications</key><true/>
+<key>apple_id_hint</key><string>a@example.com</string>
+<key>PayloadUUID</key><string>not a policy, skipped</string>
+</dict></plist>"#;
+
+    #[test]
+    fn managed_preferences_map_to_the_same_keys_xml_or_binary() {
+        let p = Policy::from_plist(PREFS.as_bytes(), "/L/x.plist").unwrap();
+        assert_eq!(p.server_url.as_deref(), Some("https://caldav.example.com/"));
+        assert_eq!(p.sync_interval_minutes, Some(30));
+        assert_eq!(p.allow_demo, Some(false));
+        assert_eq!(p.notifications, Some(true));
+        assert_eq!(p.apple_id_hint.as_deref(), Some("a@example.com"));
+        // macOS usually stores managed preferences as binary plists.
+        let v = plist::Value::from_reader_xml(PREFS.as_bytes()).unwrap();
+        let mut bin = Vec::new();
+        plist::to_writer_binary(&mut bin, &v).unwrap();
+        assert!(bin.starts_with(b"bplist00"));
+        assert_eq!(Policy::from_plist(&bin, "/L/x.plist").unwrap(), p);
+    }
+
+    fn prefs_with(body: &str) -> String {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><plist version=\"1.0\"><dict>{body}</dict></plist>"
+        )
+    }
+
+    #[test]
+    fn a_bad_managed_preference_is_refused_with_its_source() {
+        for (body, says) in [
+            (
+                "<key>sync_interval_minutes</key><integer>0</integer>",
+                "1 to 1440",
+            ),
+            (
+                "<key>sync_interval_minutes</key><integer>-5</integer>",
+                "an integer, 1 to 1440",
+            ),
+            (
+                "<key>sync_interval_minutes</key><string>30</string>",
+                "an integer",
+            ),
+            ("<key>allow_demo</key><integer>1</integer>", "a boolean"),
+            ("<key>notifications</key><string>yes</string>", "a boolean"),
+            ("<key>server_url</key><true/>", "a string"),
+            ("<key>server_url</key><string>caldav</string>", "server_url"),
+            (
+                "<key>Allow_Demo</key><false/>",
+                "not a Calendar Connector policy",
+            ),
+        ] {
+            let e = Policy::from_plist(prefs_with(body).as_bytes(), "/L/x.plist").unwrap_err();
+            let msg = e.to_string();
+            assert!(msg.contains("managed preferences /L/x.plist"), "{msg}");
+            assert!(msg.contains(says), "{body}: {msg}");
+        }
+        let e = Policy::from_plist(b"not a plist", "/L/x.plist").unwrap_err();
+        assert!(e.to_string().contains("not a valid property list"), "{e}");
+        let e = Policy::from_plist(b"<plist version=\"1.0\"><array/></plist>", "/L/x.plist")
+            .unwrap_err();
+        assert!(e.to_string().contains("not a dictionary"), "{e}");
+        assert!(Policy::from_plist(prefs_with("").as_bytes(), "x")
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn managed_preferences_win_over_the_file_and_the_report_names_them() {
+        let file = Policy::parse(
+            "sync_interval_minutes = 60\nallow_demo = true\n",
+            Path::new("/p.toml"),
+        )
+        .unwrap();
+        let prefs = Policy {
+            sync_interval_minutes: Some(15),
+            ..Policy::default()
+        };
+        let path = managed_preferences_path();
+        assert_eq!(
+            path,
+            Path::new("/Library/Managed Preferences/com.calendarconnector.desktop.plist")
+        );
+        let m = Managed::merge(PathBuf::from("/p.toml"), file, Policy::default())
+            .with_managed_preferences(path, prefs);
+        assert_eq!(m.policy.sync_interval_minutes, Some(15));
+        assert_eq!(m.policy.allow_demo, Some(true));
+        let r = m.report();
+        let i = &r["sync_interval_minutes"];
+        assert_eq!(i.value, Some(serde_json::json!(15)));
+        assert_eq!(i.source, Some(Source::ManagedPreferences));
+        assert_eq!(
+            i.location.as_deref(),
+            Some("/Library/Managed Preferences/com.calendarconnector.desktop.plist sync_interval_minutes")
+        );
+        assert_eq!(
+            serde_json::to_value(&i.source).unwrap(),
+            serde_json::json!("managed_preferences")
+        );
+        assert_eq!(r["allow_demo"].source, Some(Source::File));
+        assert_eq!(r["server_url"].source, None);
+    }
+
+    #[test]
+    fn a_missing_managed_preferences_file_is_no_policy_and_a_bad_one_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let absent = dir.path().join("absent.plist");
+        assert!(load_managed_preferences(&absent).unwrap().is_empty());
+        let bad = dir.path().join("bad.plist");
+        std::fs::write(
+            &bad,
+            prefs_with("<key>sync_interval_minutes</key><integer>5000</integer>"),
+        )
+        .unwrap();
+        let e = load_managed_preferences(&bad).unwrap_err().to_string();
+        assert!(e.contains(&bad.display().to_string()), "{e}");
     }
 
     #[test]
