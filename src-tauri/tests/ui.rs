@@ -669,6 +669,16 @@ async fn started_by_fix_now_the_app_opens_the_relink_wizard_and_the_canary_passw
 
     // The new password, typed into the wizard → reconnected.
     relink_with(&c, NEW).await;
+    // The window created for this "Fix now" is told about it twice (it reads the request at load,
+    // and gets an event 0.8 s later): a quick relink must not be turned back into an empty form.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        c.execute(&format!("return {};", visible("relink-done")), vec![])
+            .await
+            .unwrap(),
+        json!(true),
+        "\"Reconnected\" stays"
+    );
     shot(&c, "11-reconnected-with-canary").await;
 
     // IPC replies and the diagnostics export.
@@ -980,7 +990,7 @@ async fn errors_sit_beside_their_button_the_layout_holds_and_files_go_through_th
     assert_eq!(layout["content"], json!(0), "{layout}");
     assert_eq!(layout["page"], json!(0), "{layout}");
     assert_eq!(layout["before"], layout["after"], "{layout}");
-    shot(&c, "10-agenda-scrolled").await;
+    shot(&c, "12-agenda-scrolled").await;
     c.execute(
         "document.getElementById('agenda-pane').scrollTop = 0;",
         vec![],
@@ -1070,7 +1080,7 @@ async fn errors_sit_beside_their_button_the_layout_holds_and_files_go_through_th
         std::fs::read_dir(exported[0].path()).unwrap().count() >= 2,
         "one .ics per calendar"
     );
-    shot(&c, "11-export-done").await;
+    shot(&c, "13-export-done").await;
     let zip = out.path().join("support.zip");
     click(&c, "btn-diagnostics").await;
     answer_file_dialog("Save diagnostics", &zip.display().to_string(), false).await;
@@ -1126,7 +1136,7 @@ async fn errors_sit_beside_their_button_the_layout_holds_and_files_go_through_th
         json!(false),
         "the window never says to run a command"
     );
-    shot(&c, "12-relink-1366x768").await;
+    shot(&c, "14-relink-1366x768").await;
     let _ = tokio::time::timeout(Duration::from_secs(20), c.close()).await;
 }
 

@@ -70,17 +70,30 @@ function stepNode(text) {
   return h('li', {}, text.slice(0, i), link, text.slice(i + url.length));
 }
 
+let opening = null; // the account an open is under way for (it awaits the state first)
+
 export async function openRelink(appleId) {
   if (verifying) return;
-  // Already open on the form for this account: keep what the person typed. A second open arrives
-  // for one "Fix now" (the window created for it asks at load and is told again 0.8 s later), and
-  // for a later click on the notification; resetting would erase a pasted password just before
-  // "Verify" (the race that made the desktop relink test time out now and then).
-  if (currentScreen() === 'relink-wizard' && !$('#relink-step-form').hidden
-      && (!appleId || appleId === current)) {
-    $('#relink-password').focus();
+  // Already open for this account, on any step: keep it as it is. A second open arrives for one
+  // "Fix now" (the window created for it reads the request at load and is told again 0.8 s later,
+  // later still on a busy machine), and for a later click on the notification. Resetting would
+  // erase a pasted password just before "Verify", or, after a quick relink, turn "Reconnected" back
+  // into an empty form (the races behind the desktop relink tests' occasional time-outs; a quick
+  // person meets them too).
+  if (currentScreen() === 'relink-wizard' && (!appleId || appleId === current)) {
+    if (!$('#relink-step-form').hidden) $('#relink-password').focus();
     return;
   }
+  if (opening !== null && (!appleId || appleId === opening)) return;
+  opening = appleId || '';
+  try {
+    await openRelinkNow(appleId);
+  } finally {
+    opening = null;
+  }
+}
+
+async function openRelinkNow(appleId) {
   clearError();
   await reload().catch(() => {});
   const acc = account(appleId) || store.state.accounts.find((a) => a.state === 'needs_relink');
