@@ -9,7 +9,7 @@ fn main() {
     }
 }
 
-/// Every `#[tauri::command]` in src/cmd.rs (kept in step by the `commands_are_all_registered` test).
+/// Every `#[tauri::command]` in src/cmd/ (kept in step by the `commands_are_all_registered` test).
 fn calendar_connector_commands() -> &'static [&'static str] {
     &[
         "get_state",

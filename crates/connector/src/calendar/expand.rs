@@ -263,6 +263,22 @@ pub(super) fn split(events: &[EventComp]) -> (Vec<usize>, Vec<(usize, Option<usi
     (masters, overrides)
 }
 
+/// Masters and overrides of a series (see [`split`]) with the object's UID; every master must have
+/// a start, else the error names its UID.
+#[allow(clippy::type_complexity)]
+pub(super) fn series(
+    events: &[EventComp],
+) -> Result<(String, Vec<usize>, Vec<(usize, Option<usize>)>), ParseError> {
+    let uid = object_uid(events).ok_or(ParseError::MissingUid)?;
+    let (masters, overrides) = split(events);
+    if let Some(m) = masters.iter().find(|m| events[**m].start.is_none()) {
+        return Err(ParseError::MissingDtstart {
+            uid: events[*m].uid.clone().unwrap_or(uid),
+        });
+    }
+    Ok((uid, masters, overrides))
+}
+
 pub(super) fn object_uid(events: &[EventComp]) -> Option<String> {
     events
         .iter()
@@ -313,15 +329,7 @@ pub(super) fn occurrences_inner(
         }
         return Err(ParseError::NoComponent);
     }
-    let uid = object_uid(&obj.events).ok_or(ParseError::MissingUid)?;
-    let (masters, overrides) = split(&obj.events);
-    for m in &masters {
-        if obj.events[*m].start.is_none() {
-            return Err(ParseError::MissingDtstart {
-                uid: obj.events[*m].uid.clone().unwrap_or(uid.clone()),
-            });
-        }
-    }
+    let (uid, masters, overrides) = series(&obj.events)?;
     if to <= from {
         return Ok(Vec::new());
     }

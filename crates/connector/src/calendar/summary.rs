@@ -48,15 +48,7 @@ pub(super) fn summarize_inner(raw: &[u8]) -> Result<ObjectSummary, ParseError> {
         }
         return Err(ParseError::NoComponent);
     }
-    let uid = object_uid(&obj.events).ok_or(ParseError::MissingUid)?;
-    let (masters, overrides) = split(&obj.events);
-    for m in &masters {
-        if obj.events[*m].start.is_none() {
-            return Err(ParseError::MissingDtstart {
-                uid: obj.events[*m].uid.clone().unwrap_or(uid.clone()),
-            });
-        }
-    }
+    let (uid, masters, overrides) = series(&obj.events)?;
     let primary = masters
         .first()
         .map(|i| &obj.events[*i])
