@@ -34,10 +34,7 @@ async fn default_sim() -> Sim {
 }
 
 async fn linked(sim: &Sim) -> Env {
-    let env = Env::new();
-    let r = env.link(&sim.front_url(), "demo@example.com", PW).await;
-    assert_eq!(r.code, 0, "link failed:\n{}\n{}", r.stdout, r.stderr);
-    env
+    Env::linked(&sim.front_url(), "demo@example.com", PW).await
 }
 
 fn server_count(sim: &Sim, slug: &str) -> u64 {

@@ -12,7 +12,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use e2e::{counts, read_cache, server_set, Env, Run};
+use e2e::{counts, read_cache, server_set, show, Env};
 use icloud_sim::{Sim, SimConfig};
 
 const ID: &str = "demo@example.com";
@@ -60,13 +60,6 @@ async fn sim(shrink: usize) -> Sim {
     })
     .await
     .unwrap()
-}
-
-fn show(r: &Run) -> String {
-    format!(
-        "exit {}\n--- stdout\n{}\n--- stderr\n{}",
-        r.code, r.stdout, r.stderr
-    )
 }
 
 /// A fresh data dir with the account linked and nothing synced yet.

@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use e2e::{counts, read_cache, server_set, Env, Run};
+use e2e::{counts, read_cache, server_set, show, Env, Run};
 use icloud_sim::{RequestKind, Scenario, Sim, SimConfig};
 
 const ID: &str = "demo@example.com";
@@ -156,13 +156,6 @@ impl Case {
         self.sim.modify_events("work", 4);
         self.sim.delete_events("work", 3);
     }
-}
-
-fn show(r: &Run) -> String {
-    format!(
-        "exit {}\n--- stdout\n{}\n--- stderr\n{}",
-        r.code, r.stdout, r.stderr
-    )
 }
 
 fn next_attempt(a: &serde_json::Value) -> chrono::DateTime<chrono::Utc> {

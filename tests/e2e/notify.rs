@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use connector::relink::RelinkReason;
-use e2e::{Env, Run};
+use e2e::{show, Env};
 use icloud_sim::{Scenario, Sim, SimConfig};
 
 const ID: &str = "demo@example.com";
@@ -51,13 +51,6 @@ fn desktop_or_skip() -> bool {
     }
 }
 
-fn show(r: &Run) -> String {
-    format!(
-        "exit {}\n--- stdout\n{}\n--- stderr\n{}",
-        r.code, r.stdout, r.stderr
-    )
-}
-
 async fn default_sim() -> Sim {
     let cal = e2e::event_calendar;
     Sim::start(SimConfig {
@@ -69,18 +62,13 @@ async fn default_sim() -> Sim {
 }
 
 async fn linked(sim: &Sim) -> Env {
-    let env = Env::new();
-    let r = env.link(&sim.front_url(), ID, PW).await;
-    assert_eq!(r.code, 0, "link failed:\n{}", show(&r));
-    env
+    Env::linked(&sim.front_url(), ID, PW).await
 }
 
 /// Linked and synced, then Apple revoked the password: the account needs a relink.
 async fn paused_account(sim: &Sim) -> Env {
     let env = linked(sim).await;
-    sim.set_password(NEW);
-    let r = env.run_async(&["sync"], None).await;
-    assert_eq!(r.code, 3, "{}", show(&r));
+    env.revoke(sim, NEW).await;
     env
 }
 

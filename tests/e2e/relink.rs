@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use e2e::{counts, Env, Run};
+use e2e::{counts, show, Env, Run};
 use icloud_sim::{RequestKind, Scenario, Sim, SimConfig};
 
 const ID: &str = "demo@example.com";
@@ -38,19 +38,9 @@ async fn default_sim() -> Sim {
     sim_with_password(PW).await
 }
 
-fn show(r: &Run) -> String {
-    format!(
-        "exit {}\n--- stdout\n{}\n--- stderr\n{}",
-        r.code, r.stdout, r.stderr
-    )
-}
-
 /// Linked and synced once with `password`.
 async fn linked_with(sim: &Sim, password: &str) -> Env {
-    let env = Env::new();
-    let r = env.link(&sim.front_url(), ID, password).await;
-    assert_eq!(r.code, 0, "link failed:\n{}", show(&r));
-    env
+    Env::linked(&sim.front_url(), ID, password).await
 }
 
 async fn linked(sim: &Sim) -> Env {
@@ -119,14 +109,7 @@ async fn assert_paused(env: &Env, reason: &str, sync_run: &Run) {
 /// Links, syncs, then Apple stops accepting the password (it revoked it): the account is paused.
 async fn paused_account(sim: &Sim) -> Env {
     let env = linked(sim).await;
-    sim.set_password(NEW);
-    let r = sync(&env, &[]).await;
-    assert_eq!(
-        r.code,
-        3,
-        "the revoked password pauses the account:\n{}",
-        show(&r)
-    );
+    env.revoke(sim, NEW).await;
     env
 }
 

@@ -104,6 +104,14 @@ impl From<Output> for Run {
     }
 }
 
+/// A run's exit code and output, for assertion messages.
+pub fn show(r: &Run) -> String {
+    format!(
+        "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+        r.code, r.stdout, r.stderr
+    )
+}
+
 impl Default for Env {
     fn default() -> Self {
         Self::new()
@@ -186,6 +194,28 @@ impl Env {
             Some(password),
         )
         .await
+    }
+
+    /// A fresh environment with `apple_id` linked (and synced once) to the server at `url`; fails
+    /// the test when the link does.
+    pub async fn linked(url: &str, apple_id: &str, password: &str) -> Env {
+        let env = Env::new();
+        let r = env.link(url, apple_id, password).await;
+        assert_eq!(r.code, 0, "link failed:\n{}", show(&r));
+        env
+    }
+
+    /// Apple revokes the password (the simulator now takes only `new`): the next sync pauses the
+    /// account after one request, exit 3.
+    pub async fn revoke(&self, sim: &icloud_sim::Sim, new: &str) {
+        sim.set_password(new);
+        let r = self.run_async(&["sync"], None).await;
+        assert_eq!(
+            r.code,
+            3,
+            "the revoked password pauses the account:\n{}",
+            show(&r)
+        );
     }
 
     /// Removes this environment's keychain entries.
