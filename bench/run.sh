@@ -11,7 +11,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 cd "$root"
 scripts/install-deps.sh
-cargo build --release --locked -p calendar-connector-cli -p icloud-sim --features icloud-sim/testing >&2
+cargo build --release --locked -p calendar-connector-cli >&2
+cargo build --release --locked -p icloud-sim --features testing >&2
 args=("$@")
 [ ${#args[@]} -gt 0 ] || args=(--sizes 1000,10000,50000 --repeats 3)
 out=$here/last-results.json
