@@ -173,6 +173,7 @@ def main():
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(5)  # start-up, the first sync pass
         result["hidden"] = watch(app_proc.pid, a.minutes * 60)
+        print(json.dumps({"hidden": result["hidden"]}), file=sys.stderr, flush=True)
 
         # Open the window as a second launch does, and time it to the page's first state.
         before = os.path.getsize(log) if os.path.exists(log) else 0
@@ -183,7 +184,7 @@ def main():
         def ready():
             with open(log, errors="replace") as f:
                 f.seek(before)
-                m = re.search(r"ms=(\d+) window open", f.read())
+                m = re.search(r"window open: its page has the state to show.*?ms=(\d+)", f.read())
             return m and int(m.group(1))
         inner_ms = wait_for(ready, 60, "the window's first state")
         result["window_open_ms"] = {"from_launch": round((time.time() - t0) * 1000),
