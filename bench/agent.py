@@ -26,6 +26,8 @@ import sys
 import tempfile
 import time
 
+from simlink import Linked
+
 PAGE = os.sysconf("SC_PAGE_SIZE")
 CLK = os.sysconf("SC_CLK_TCK")
 
@@ -152,66 +154,52 @@ def main():
 
     app = os.path.join(a.bin_dir, "calendar-connector")
     cli = os.path.join(a.bin_dir, "calendar-connector-cli")
-    password = "abcd-efgh-ijkl-mnop"
-    work = tempfile.mkdtemp(prefix="agent-bench-")
-    data = os.path.join(work, "data")
-    env = dict(os.environ, CALENDAR_CONNECTOR_KEYRING_NAMESPACE="agent-bench", RUST_LOG="info")
-    sim = subprocess.Popen(
-        [a.sim, "--port", "0", "--events-per-calendar", str(a.events), "--password-stdin"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    sim.stdin.write(password + "\n")
-    sim.stdin.close()
-    front = re.search(r"front=(\S+)", sim.stdout.readline()).group(1)
     result = {}
     app_proc = None
-    try:
-        subprocess.run([cli, "--data-dir", data, "--server-url", front, "link", "--apple-id",
-                        "demo@example.com", "--password-stdin"], input=password, text=True,
-                       env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        log = os.path.join(data, "logs", "desktop.log")
-        app_proc = subprocess.Popen([app, "--hidden", "--data-dir", data], env=env,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(5)  # start-up, the first sync pass
-        result["hidden"] = watch(app_proc.pid, a.minutes * 60)
-        print(json.dumps({"hidden": result["hidden"]}), file=sys.stderr, flush=True)
+    linked = Linked(a.sim, cli, a.events, "agent-bench", {"RUST_LOG": "info"})
+    with linked:
+        data, env = linked.data, linked.env
+        try:
+            log = os.path.join(data, "logs", "desktop.log")
+            app_proc = subprocess.Popen([app, "--hidden", "--data-dir", data], env=env,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(5)  # start-up, the first sync pass
+            result["hidden"] = watch(app_proc.pid, a.minutes * 60)
+            print(json.dumps({"hidden": result["hidden"]}), file=sys.stderr, flush=True)
 
-        # Open the window as a second launch does, and time it to the page's first state.
-        before = os.path.getsize(log) if os.path.exists(log) else 0
-        t0 = time.time()
-        subprocess.Popen([app, "--data-dir", data], env=env, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL).wait(timeout=30)
+            # Open the window as a second launch does, and time it to the page's first state.
+            before = os.path.getsize(log) if os.path.exists(log) else 0
+            t0 = time.time()
+            subprocess.Popen([app, "--data-dir", data], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL).wait(timeout=30)
 
-        def ready():
-            with open(log, errors="replace") as f:
-                f.seek(before)
-                m = re.search(r"window open: its page has the state to show.*?ms=(\d+)", f.read())
-            return m and int(m.group(1))
-        inner_ms = wait_for(ready, 60, "the window's first state")
-        result["window_open_ms"] = {"from_launch": round((time.time() - t0) * 1000),
-                                    "from_window_creation": inner_ms}
-        time.sleep(3)
-        result["window_open"] = watch(app_proc.pid, 30)
-        wins = subprocess.run(["xdotool", "search", "--name", "^Calendar Connector$"],
-                              capture_output=True, text=True).stdout.split()
-        for w in wins:
-            subprocess.run(["xdotool", "windowclose", w], stderr=subprocess.DEVNULL)
-        time.sleep(5)
-        result["after_close"] = watch(app_proc.pid, 30)
-        result["sizes_stripped_mb"] = {
-            "calendar-connector": round(stripped_size(app) / 1e6, 1),
-            "calendar-connector-cli": round(stripped_size(cli) / 1e6, 1),
-        }
-    finally:
-        if app_proc:
-            app_proc.send_signal(signal.SIGTERM)
-            try:
-                app_proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                app_proc.kill()
-        subprocess.run([cli, "--data-dir", data, "unlink", "--apple-id", "demo@example.com"],
-                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        sim.terminate()
-        shutil.rmtree(work, ignore_errors=True)
+            def ready():
+                with open(log, errors="replace") as f:
+                    f.seek(before)
+                    m = re.search(r"window open: its page has the state to show.*?ms=(\d+)", f.read())
+                return m and int(m.group(1))
+            inner_ms = wait_for(ready, 60, "the window's first state")
+            result["window_open_ms"] = {"from_launch": round((time.time() - t0) * 1000),
+                                        "from_window_creation": inner_ms}
+            time.sleep(3)
+            result["window_open"] = watch(app_proc.pid, 30)
+            wins = subprocess.run(["xdotool", "search", "--name", "^Calendar Connector$"],
+                                  capture_output=True, text=True).stdout.split()
+            for w in wins:
+                subprocess.run(["xdotool", "windowclose", w], stderr=subprocess.DEVNULL)
+            time.sleep(5)
+            result["after_close"] = watch(app_proc.pid, 30)
+            result["sizes_stripped_mb"] = {
+                "calendar-connector": round(stripped_size(app) / 1e6, 1),
+                "calendar-connector-cli": round(stripped_size(cli) / 1e6, 1),
+            }
+        finally:
+            if app_proc:
+                app_proc.send_signal(signal.SIGTERM)
+                try:
+                    app_proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    app_proc.kill()
 
     if a.markdown:
         h, o, c = result["hidden"], result["window_open"], result["after_close"]

@@ -14,13 +14,12 @@ unclean shutdown or an upgrade). Reports the median CPU (user+sys) of each and t
 
 import argparse
 import os
-import re
 import resource
-import shutil
 import statistics
 import subprocess
-import tempfile
 import time
+
+from simlink import Linked
 
 
 def cpu_of(cmd, env):
@@ -40,20 +39,8 @@ def main():
     a = ap.parse_args()
     cli = os.path.join(a.bin_dir, "calendar-connector-cli")
     sim_bin = os.path.join(a.bin_dir, "icloud-sim")
-    password = "abcd-efgh-ijkl-mnop"
-    work = tempfile.mkdtemp(prefix="integrity-bench-")
-    data = os.path.join(work, "data")
-    env = dict(os.environ, CALENDAR_CONNECTOR_KEYRING_NAMESPACE="integrity-bench")
-    sim = subprocess.Popen(
-        [sim_bin, "--port", "0", "--events-per-calendar", str(a.events // 2), "--password-stdin"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    sim.stdin.write(password + "\n")
-    sim.stdin.close()
-    front = re.search(r"front=(\S+)", sim.stdout.readline()).group(1)
-    try:
-        subprocess.run([cli, "--data-dir", data, "--server-url", front, "link", "--apple-id",
-                        "demo@example.com", "--password-stdin"], input=password, text=True,
-                       env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with Linked(sim_bin, cli, a.events // 2, "integrity-bench") as linked:
+        data, env = linked.data, linked.env
         stamp = os.path.join(data, "cache.sqlite3.clean")
         sync = [cli, "--data-dir", data, "sync"]
         cpu_of(sync, env)  # warm the page cache
@@ -68,12 +55,6 @@ def main():
         print(f"no-change resync at {a.events} events ({size:.0f} MB cache), median of {a.repeats}:")
         print(f"  after a clean close (no check): {s * 1000:.0f} ms CPU")
         print(f"  with the integrity check:       {c * 1000:.0f} ms CPU ({c / s:.2f}x)")
-    finally:
-        subprocess.run([cli, "--data-dir", data, "unlink", "--apple-id", "demo@example.com"],
-                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        sim.terminate()
-        shutil.rmtree(work, ignore_errors=True)
-
 
 if __name__ == "__main__":
     main()
