@@ -194,12 +194,8 @@ fn spec_for(health: &Health, apple_id: &str, replaces: Option<u32>) -> Notificat
             actions: vec![("default", "Open"), ("later", "Later")],
             replaces,
         },
-        Health::Healthy => NotificationSpec {
-            summary: RECONNECTED_SUMMARY.into(),
-            body: String::new(),
-            actions: vec![],
-            replaces,
-        },
+        // Nothing is raised for a healthy account; were it asked for, the confirmation is the one.
+        Health::Healthy => reconnected(apple_id, replaces),
     }
 }
 
