@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use connector::notify::{ActionHandler, DesktopNotifier, NotificationSpec, Notifier};
+use connector::notify::ActionHandler;
 use connector::{Connector, DaemonOptions};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio_util::sync::CancellationToken;
@@ -12,19 +12,6 @@ use tokio_util::sync::CancellationToken;
 use crate::events::{tray_state, TrayState, STATE_CHANGED};
 use crate::settings::Settings;
 use crate::state::{AppState, DaemonHandle};
-
-/// Stands in for the desktop notifier when the person turned notifications off: nothing is shown, and
-/// the connector's records still say "handled", so turning them on again does not replay old ones.
-struct Silent;
-
-impl Notifier for Silent {
-    fn show(&self, _account: &str, _spec: &NotificationSpec) -> Result<u32, String> {
-        Ok(0)
-    }
-    fn close(&self, _id: u32) -> Result<(), String> {
-        Ok(())
-    }
-}
 
 /// Starts the daemon over `conn` with the effective settings. "Fix now" on its notification opens the
 /// relink wizard of that account.
@@ -36,19 +23,14 @@ pub fn spawn_daemon<R: Runtime>(
     let token = CancellationToken::new();
     let fix_app = app.clone();
     let opts = DaemonOptions {
-        interval: Duration::from_secs(settings.sync_interval_minutes.max(1) * 60),
+        interval: settings.interval(),
         on_fix_now: Arc::new(move |who: &str| crate::window::open_relink(&fix_app, who)),
+        on_change: None,
     };
     let notifications = settings.notifications;
     let t = token.clone();
     let join = tauri::async_runtime::spawn(async move {
-        let make = move |h: ActionHandler| -> Arc<dyn Notifier> {
-            if notifications {
-                Arc::new(DesktopNotifier::new(h))
-            } else {
-                Arc::new(Silent)
-            }
-        };
+        let make = move |h: ActionHandler| connector::notify::desktop_or_silent(notifications, h);
         if let Err(e) = conn.run_daemon(opts, make, t).await {
             tracing::warn!(
                 data_dir = %conn.data_dir().display(),
@@ -66,11 +48,13 @@ pub async fn restart_daemons<R: Runtime>(app: &AppHandle<R>) {
         return;
     }
     let settings = state.effective_settings();
+    // The person's daemon is restarted only where it runs (on Linux the tray agent has it, and
+    // re-reads the settings file itself).
     let mut main = state.main_daemon.lock().await;
     if let Some(d) = main.take() {
         d.stop().await;
+        *main = Some(spawn_daemon(app, state.main.clone(), &settings));
     }
-    *main = Some(spawn_daemon(app, state.main.clone(), &settings));
     drop(main);
     let mut demo = state.demo.lock().await;
     if let Some(run) = demo.as_mut() {
@@ -102,25 +86,13 @@ pub fn spawn_watcher<R: Runtime>(app: &AppHandle<R>) {
             let snapshot = serde_json::to_string(&reports).unwrap_or_default();
             if snapshot != last {
                 last = snapshot;
-                let mut agg = TrayState::Ok;
-                let mut relink_for = None;
-                for r in &reports {
-                    let s = tray_state(r);
-                    if s == TrayState::NeedsRelink {
-                        relink_for = r
-                            .accounts
-                            .iter()
-                            .find(|a| a.icloud_app_specific_password_required)
-                            .map(|a| a.apple_id.clone());
-                    }
-                    agg = match (agg, s) {
-                        (TrayState::NeedsRelink, _) | (_, TrayState::NeedsRelink) => {
-                            TrayState::NeedsRelink
-                        }
-                        (TrayState::Syncing, _) | (_, TrayState::Syncing) => TrayState::Syncing,
-                        _ => TrayState::Ok,
-                    };
-                }
+                let agg = reports
+                    .iter()
+                    .fold(TrayState::Ok, |agg, r| agg.worst(tray_state(r)));
+                let relink_for = reports
+                    .iter()
+                    .find_map(|r| r.first_needing_relink())
+                    .map(str::to_owned);
                 crate::tray::show_state(&app, agg, relink_for);
                 let _ = app.emit(STATE_CHANGED, ());
             }

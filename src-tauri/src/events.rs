@@ -15,29 +15,11 @@ pub const SYNC_PROGRESS: &str = "sync-progress";
 pub const OPEN_RELINK: &str = "open-relink";
 
 /// Aggregate state for the tray.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TrayState {
-    /// Every account is fine (or there is none).
-    Ok,
-    /// A sync runs.
-    Syncing,
-    /// An account needs a relink.
-    NeedsRelink,
-}
+pub use connector::config::Overall as TrayState;
 
 /// Aggregates a status report.
 pub fn tray_state(report: &connector::config::StatusReport) -> TrayState {
-    if report
-        .accounts
-        .iter()
-        .any(|a| a.icloud_app_specific_password_required)
-    {
-        TrayState::NeedsRelink
-    } else if report.accounts.iter().any(|a| a.state == "syncing") {
-        TrayState::Syncing
-    } else {
-        TrayState::Ok
-    }
+    report.overall()
 }
 
 /// Sends each progress step to the webview as `sync-progress`.

@@ -89,8 +89,11 @@ pub struct AppOptions {
     pub policy: Policy,
     /// Where it was read from.
     pub policy_path: PathBuf,
-    /// Run the daemon and the state watcher.
+    /// Run the state watcher and the demo's daemon.
     pub background: bool,
+    /// Run the person's daemon (scheduler and notifications) in this process. Off on Linux when the
+    /// tray agent (`calendar-connector-agent`) runs it.
+    pub main_daemon: bool,
     /// Create the tray icon.
     pub tray: bool,
     /// Open the main window at start.
@@ -148,9 +151,10 @@ pub fn run_app<R: Runtime>(
         background: opts.background,
         tray: AtomicBool::new(false),
     };
-    let (want_tray, background, open_window, open_relink, relink_on_open) = (
+    let (want_tray, background, main_daemon, open_window, open_relink, relink_on_open) = (
         opts.tray,
         opts.background,
+        opts.main_daemon,
         opts.open_window,
         opts.open_relink,
         opts.relink_on_open,
@@ -176,7 +180,10 @@ pub fn run_app<R: Runtime>(
                 // A demo left behind by a run that did not quit cleanly: its simulator is gone.
                 cmd::forget_demo_dir(&state.data_dir.join("demo"));
                 let settings = state.effective_settings();
-                if let Ok(mut slot) = state.main_daemon.try_lock() {
+                if let Some(mut slot) = main_daemon
+                    .then(|| state.main_daemon.try_lock().ok())
+                    .flatten()
+                {
                     *slot = Some(background::spawn_daemon(
                         &handle,
                         state.main.clone(),
@@ -209,18 +216,7 @@ fn init_logging(data_dir: &std::path::Path) {
     use tracing_subscriber::fmt::writer::MakeWriterExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let dir = data_dir.join("logs");
-    let path = dir.join("desktop.log");
-    // Keep one previous log; a fresh file per start keeps diagnostics small.
-    if std::fs::metadata(&path).is_ok_and(|m| m.len() > 5 * 1024 * 1024) {
-        let _ = std::fs::rename(&path, dir.join("desktop.old.log"));
-    }
-    let file = std::fs::create_dir_all(&dir).and_then(|()| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-    });
+    let file = connector::config::open_log(data_dir, "desktop");
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
@@ -247,8 +243,65 @@ fn snooze<R: Runtime>(app: &tauri::AppHandle<R>, apple_id: &str) {
     }
 }
 
+/// Linux: the tray agent installed beside this binary, if it is.
+#[cfg(target_os = "linux")]
+fn agent_binary() -> Option<PathBuf> {
+    let p = std::env::current_exe()
+        .ok()?
+        .with_file_name("calendar-connector-agent");
+    p.is_file().then_some(p)
+}
+
+/// Linux: the agent's command line for these app arguments.
+#[cfg(target_os = "linux")]
+fn agent_command(agent: &std::path::Path, args: &AppArgs) -> std::process::Command {
+    let mut cmd = std::process::Command::new(agent);
+    if let Some(d) = &args.data_dir {
+        cmd.arg("--data-dir").arg(d);
+    }
+    cmd
+}
+
+/// Linux, a window process: starts the tray agent unless one already runs for `data_dir` (it holds the
+/// data dir's daemon lock). The agent lives on after the window closes, in its own process group so a
+/// Ctrl-C in the terminal that started the window does not stop it.
+#[cfg(target_os = "linux")]
+fn ensure_agent(agent: &std::path::Path, args: &AppArgs, data_dir: &std::path::Path) {
+    use std::os::unix::process::CommandExt;
+    match connector::daemon_lock_at(data_dir) {
+        Ok(lock) => drop(lock),
+        Err(connector::Error::AlreadyRunning(_)) => return,
+        Err(e) => {
+            tracing::warn!("cannot tell whether the tray agent runs: {e}");
+            return;
+        }
+    }
+    let started = agent_command(agent, args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .process_group(0)
+        .spawn();
+    match started {
+        Ok(child) => tracing::info!(pid = child.id(), "tray agent started"),
+        Err(e) => tracing::error!("could not start the tray agent {}: {e}", agent.display()),
+    }
+}
+
 /// The desktop app. Returns the process exit code.
 pub fn run(args: AppArgs) -> i32 {
+    // Linux: start at login (`--hidden`) is the tray agent's job, a small process without WebKit or
+    // GTK; this process becomes it.
+    #[cfg(target_os = "linux")]
+    let agent = agent_binary();
+    #[cfg(target_os = "linux")]
+    if let (true, None, Some(agent)) = (args.hidden, &args.snooze, &agent) {
+        use std::os::unix::process::CommandExt;
+        let e = agent_command(agent, &args).exec();
+        eprintln!(
+            "calendar-connector: could not start the tray agent {}: {e}; running the tray here",
+            agent.display()
+        );
+    }
     #[cfg(all(unix, not(target_os = "macos")))]
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         eprintln!(
@@ -323,12 +376,26 @@ pub fn run(args: AppArgs) -> i32 {
         .plugin(autostart.build())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_dialog::init());
+    // Linux with the agent installed: this is a window process. The agent has the tray, the schedule
+    // and the notifications; this process ends when its window closes. Elsewhere (and on Linux without
+    // the agent) this process is the tray agent too, and a closed window leaves it in the tray.
+    #[cfg(target_os = "linux")]
+    let agent_elsewhere = match &agent {
+        Some(agent) => {
+            ensure_agent(agent, &args, &data_dir);
+            true
+        }
+        None => false,
+    };
+    #[cfg(not(target_os = "linux"))]
+    let agent_elsewhere = false;
     let opts = AppOptions {
         data_dir,
         policy,
         policy_path,
         background: true,
-        tray: true,
+        main_daemon: !agent_elsewhere,
+        tray: !agent_elsewhere,
         open_window: !args.hidden,
         open_relink: args.open_relink,
         relink_on_open: cfg!(target_os = "macos"),

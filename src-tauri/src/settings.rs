@@ -1,36 +1,13 @@
 //! The person's settings (`<data_dir>/settings.json`) and how the managed policy overrides them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use connector::policy::Policy;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CmdResult, IpcError};
 
-/// File name in the data dir.
-pub const SETTINGS_FILE: &str = "settings.json";
-
-/// User settings, as the UI sees them (camelCase).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Settings {
-    /// Minutes between background syncs.
-    pub sync_interval_minutes: u64,
-    /// Start (in the tray) at login. Off by default.
-    pub start_at_login: bool,
-    /// Native notifications.
-    pub notifications: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            sync_interval_minutes: 15,
-            start_at_login: false,
-            notifications: true,
-        }
-    }
-}
+pub use connector::settings::{effective, load, settings_path, Settings, SETTINGS_FILE};
 
 /// A partial update from the UI; absent keys keep their value.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -93,17 +70,6 @@ pub fn policy_view(p: &Policy, path: &Path) -> PolicyView {
     }
 }
 
-/// Settings with the policy applied: policy wins.
-pub fn effective(user: &Settings, p: &Policy) -> Settings {
-    Settings {
-        sync_interval_minutes: p
-            .sync_interval_minutes
-            .unwrap_or(user.sync_interval_minutes),
-        start_at_login: user.start_at_login,
-        notifications: p.notifications.unwrap_or(user.notifications),
-    }
-}
-
 /// Applies an update; a change to a key the policy locks is refused (the UI shows it locked).
 pub fn apply(user: &Settings, up: &SettingsUpdate, p: &Policy) -> CmdResult<Settings> {
     let mut s = user.clone();
@@ -132,23 +98,6 @@ pub fn apply(user: &Settings, up: &SettingsUpdate, p: &Policy) -> CmdResult<Sett
     Ok(s)
 }
 
-/// Path of the settings file.
-pub fn settings_path(data_dir: &Path) -> PathBuf {
-    data_dir.join(SETTINGS_FILE)
-}
-
-/// Reads the settings; a missing or unreadable file gives the defaults (logged).
-pub fn load(data_dir: &Path) -> Settings {
-    let path = settings_path(data_dir);
-    match std::fs::read(&path) {
-        Ok(b) => serde_json::from_slice(&b).unwrap_or_else(|e| {
-            tracing::warn!("ignoring {}: {e}", path.display());
-            Settings::default()
-        }),
-        Err(_) => Settings::default(),
-    }
-}
-
 /// Writes the settings atomically.
 pub fn save(data_dir: &Path, s: &Settings) -> CmdResult<()> {
     let path = settings_path(data_dir);
@@ -164,24 +113,6 @@ pub fn save(data_dir: &Path, s: &Settings) -> CmdResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn policy_wins_over_user_settings() {
-        let p = Policy {
-            sync_interval_minutes: Some(60),
-            notifications: Some(true),
-            ..Policy::default()
-        };
-        let user = Settings {
-            sync_interval_minutes: 5,
-            start_at_login: true,
-            notifications: false,
-        };
-        let e = effective(&user, &p);
-        assert_eq!(e.sync_interval_minutes, 60);
-        assert!(e.notifications);
-        assert!(e.start_at_login);
-    }
 
     #[test]
     fn changing_a_locked_setting_is_refused_but_sending_its_value_is_fine() {

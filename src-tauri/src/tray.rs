@@ -29,11 +29,7 @@ fn icon(state: TrayState) -> Option<Image<'static>> {
 }
 
 fn tooltip(state: TrayState) -> &'static str {
-    match state {
-        TrayState::Ok => "Calendar Connector — calendars up to date",
-        TrayState::Syncing => "Calendar Connector — syncing…",
-        TrayState::NeedsRelink => "Calendar Connector — a new app-specific password is needed",
-    }
+    state.tooltip()
 }
 
 /// Creates the tray icon. Fails where the desktop has no tray (then closing the window quits).

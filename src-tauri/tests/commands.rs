@@ -24,6 +24,7 @@ fn harness(data_dir: &Path, policy: Policy) -> Harness {
         policy,
         policy_path: data_dir.join("policy.toml"),
         background: false,
+        main_daemon: false,
         tray: false,
         open_window: false,
         open_relink: None,

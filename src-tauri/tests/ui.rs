@@ -147,23 +147,25 @@ async fn wait_js(c: &Client, what: &str, expr: &str, timeout: Duration) -> Value
     }
 }
 
-/// Pids of running copies of the app under test.
+/// The app's processes: window processes and (on Linux) the tray agent installed beside them.
 fn app_pids() -> Vec<u32> {
     let exe = std::fs::canonicalize(env!("CARGO_BIN_EXE_calendar-connector")).unwrap();
+    let agent = exe.with_file_name("calendar-connector-agent");
     std::fs::read_dir("/proc")
         .map(|rd| {
             rd.filter_map(|e| e.ok())
                 .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
                 .filter(|pid| {
-                    std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|p| p == exe)
+                    std::fs::read_link(format!("/proc/{pid}/exe"))
+                        .is_ok_and(|p| p == exe || p == agent)
                 })
                 .collect()
         })
         .unwrap_or_default()
 }
 
-/// An earlier test's app may still be in the tray (a closed window keeps it running there), and
-/// single instance would hand the next launch over to it: stop it first, as the person's Quit does.
+/// An earlier test's app may still run (its tray agent, or a window), and single instance would hand
+/// the next launch over to it: stop it first, as the person's Quit does.
 async fn no_app_running() {
     for signal in ["-TERM", "-KILL"] {
         let pids = app_pids();

@@ -208,18 +208,7 @@ fn init_logging(verbose: u8, data_dir: Option<&std::path::Path>) {
             .with_filter(env_filter().unwrap_or_else(|| EnvFilter::new(level)))
     });
     let file = data_dir.and_then(|dir| {
-        let dir = dir.join("logs");
-        std::fs::create_dir_all(&dir).ok()?;
-        let path = dir.join("cli.log");
-        // One previous log is kept; the file never grows past about 5 MB.
-        if std::fs::metadata(&path).is_ok_and(|m| m.len() > 5 * 1024 * 1024) {
-            let _ = std::fs::rename(&path, dir.join("cli.old.log"));
-        }
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .ok()?;
+        let f = connector::config::open_log(dir, "cli").ok()?;
         Some(
             fmt::layer()
                 .with_writer(std::sync::Mutex::new(f))
@@ -577,6 +566,7 @@ async fn daemon(c: &Connector, interval: u64) -> anyhow::Result<i32> {
             );
             open_url("https://account.apple.com");
         }),
+        on_change: None,
     };
     eprintln!(
         "Calendar Connector daemon: syncing every {interval} s; stop with Ctrl-C or SIGTERM."

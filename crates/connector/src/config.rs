@@ -1,6 +1,6 @@
 //! Where things live, and the `status` report.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -55,6 +55,74 @@ fn platform_data_dir() -> Option<PathBuf> {
 pub struct StatusReport {
     /// Every linked account.
     pub accounts: Vec<AccountStatus>,
+}
+
+/// Opens `<data_dir>/logs/<stem>.log` for appending, creating the folder. One previous log is kept
+/// as `<stem>.old.log`, so no log grows past about 5 MB. Each program of the app (cli, desktop, agent)
+/// has its own file; the diagnostics zip takes them all.
+pub fn open_log(data_dir: &Path, stem: &str) -> std::io::Result<std::fs::File> {
+    let dir = data_dir.join("logs");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{stem}.log"));
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() > 5 * 1024 * 1024) {
+        let _ = std::fs::rename(&path, dir.join(format!("{stem}.old.log")));
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+}
+
+/// What the tray shows for a whole status report (or several: [`Overall::worst`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overall {
+    /// Every account is fine (or there is none).
+    Ok,
+    /// A sync runs.
+    Syncing,
+    /// An account needs a relink.
+    NeedsRelink,
+}
+
+impl Overall {
+    /// The one that matters more: a relink over a sync over fine.
+    pub fn worst(self, other: Overall) -> Overall {
+        match (self, other) {
+            (Overall::NeedsRelink, _) | (_, Overall::NeedsRelink) => Overall::NeedsRelink,
+            (Overall::Syncing, _) | (_, Overall::Syncing) => Overall::Syncing,
+            _ => Overall::Ok,
+        }
+    }
+
+    /// The tray's tooltip and status line.
+    pub fn tooltip(self) -> &'static str {
+        match self {
+            Overall::Ok => "Calendar Connector — calendars up to date",
+            Overall::Syncing => "Calendar Connector — syncing…",
+            Overall::NeedsRelink => "Calendar Connector — a new app-specific password is needed",
+        }
+    }
+}
+
+impl StatusReport {
+    /// The tray's summary of this report.
+    pub fn overall(&self) -> Overall {
+        if self.first_needing_relink().is_some() {
+            Overall::NeedsRelink
+        } else if self.accounts.iter().any(|a| a.state == "syncing") {
+            Overall::Syncing
+        } else {
+            Overall::Ok
+        }
+    }
+
+    /// The first account that needs a relink (the tray's "Relink…" opens its wizard).
+    pub fn first_needing_relink(&self) -> Option<&str> {
+        self.accounts
+            .iter()
+            .find(|a| a.icloud_app_specific_password_required)
+            .map(|a| a.apple_id.as_str())
+    }
 }
 
 /// One account in the status report.

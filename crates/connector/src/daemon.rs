@@ -26,6 +26,9 @@ pub struct DaemonOptions {
     /// Called when the person clicks "Fix now" (apple_id). The desktop app opens its relink window;
     /// the CLI opens account.apple.com and says which command to run.
     pub on_fix_now: Arc<dyn Fn(&str) + Send + Sync>,
+    /// Told about every change in the data dir the daemon's watcher sees (any process's commit to the
+    /// cache, a settings write): the desktop agent updates its tray and re-reads its settings.
+    pub on_change: Option<crate::watch::OnChange>,
 }
 
 /// Holds the data dir's daemon lock for as long as it lives.
@@ -33,35 +36,41 @@ pub struct DaemonLock {
     _file: std::fs::File,
 }
 
+/// Takes the daemon lock of `data_dir`, or says who holds it. The desktop window process uses it to
+/// see whether a tray agent already runs there.
+pub fn daemon_lock_at(data_dir: &std::path::Path) -> Result<DaemonLock> {
+    let path = data_dir.join("daemon.lock");
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| io_err("open", &path, e))?;
+    match f.try_lock() {
+        Ok(()) => {
+            use std::io::{Seek, Write};
+            let _ = f.set_len(0);
+            let _ = f.seek(std::io::SeekFrom::Start(0));
+            let _ = write!(f, "{}", std::process::id());
+            Ok(DaemonLock { _file: f })
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let pid = std::fs::read_to_string(&path).unwrap_or_default();
+            Err(Error::AlreadyRunning(format!(
+                "a Calendar Connector daemon is already running for {} (pid {}); stop it first or use another --data-dir",
+                data_dir.display(),
+                pid.trim()
+            )))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(io_err("lock", &path, e)),
+    }
+}
+
 impl Connector {
     /// Takes the data dir's daemon lock, or says who holds it.
     pub fn daemon_lock(&self) -> Result<DaemonLock> {
-        let path = self.data_dir().join("daemon.lock");
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(|e| io_err("open", &path, e))?;
-        match f.try_lock() {
-            Ok(()) => {
-                use std::io::{Seek, Write};
-                let _ = f.set_len(0);
-                let _ = f.seek(std::io::SeekFrom::Start(0));
-                let _ = write!(f, "{}", std::process::id());
-                Ok(DaemonLock { _file: f })
-            }
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let pid = std::fs::read_to_string(&path).unwrap_or_default();
-                Err(Error::AlreadyRunning(format!(
-                    "a Calendar Connector daemon is already running for {} (pid {}); stop it first or use another --data-dir",
-                    self.data_dir().display(),
-                    pid.trim()
-                )))
-            }
-            Err(std::fs::TryLockError::Error(e)) => Err(io_err("lock", &path, e)),
-        }
+        daemon_lock_at(self.data_dir())
     }
 
     /// "Later" on an account's notification: no re-raise for a day.
@@ -224,17 +233,47 @@ impl Connector {
         }
         let mut next_due: HashMap<String, i64> = HashMap::new();
         let quiet: crate::sync::ProgressFn = Arc::new(|_p: Progress| {});
+        // Sleep until the next sync is due, unless something changes the cache first: another process
+        // relinked or linked an account (then the pass below notices at once, closes the
+        // notification and syncs). This process's own commits wake it too; that pass only reads.
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let watcher = {
+            let wake = wake.clone();
+            let forward = opts.on_change.clone();
+            crate::watch::spawn(
+                self.data_dir().to_owned(),
+                Arc::new(move |c: crate::watch::Changes| {
+                    if c.cache {
+                        wake.notify_one();
+                    }
+                    if let Some(f) = &forward {
+                        f(c);
+                    }
+                }),
+                shutdown.child_token(),
+            )
+        };
         tracing::info!(interval_s = opts.interval.as_secs(), "daemon started");
-        loop {
+        let interval = opts.interval.as_secs().max(1) as i64;
+        let result = loop {
+            let mut failed = None;
             while let Ok((who, action)) = rx.try_recv() {
-                match action {
-                    UserAction::Later => self.snooze_notification(&who)?,
-                    UserAction::FixNow => (opts.on_fix_now)(&who),
-                    UserAction::Dismissed => self.notification_dismissed(&who)?,
+                if let Err(e) = self.on_action(&opts, &who, action) {
+                    failed = Some(e);
+                    break;
                 }
             }
+            if let Some(e) = failed {
+                break Err(e);
+            }
             let now = clock::now_secs();
-            let accounts = lock(&self.cache).accounts()?;
+            // The next time anything is due; at most one interval away (a notification's daily
+            // re-raise is checked then, well within its day).
+            let mut next = now + interval;
+            let accounts = match lock(&self.cache).accounts() {
+                Ok(a) => a,
+                Err(e) => break Err(e.into()),
+            };
             for a in accounts {
                 if shutdown.is_cancelled() {
                     break;
@@ -242,11 +281,19 @@ impl Connector {
                 if a.state.needs_relink().is_some() {
                     continue; // rule 1: nothing is sent until a relink
                 }
-                if next_due.get(&a.apple_id).is_some_and(|t| now < *t) {
+                if let Some(t) = next_due.get(&a.apple_id).filter(|t| now < **t) {
+                    next = next.min(*t);
                     continue;
                 }
-                let (next_attempt, _) = lock(&self.cache).backoff(a.id)?;
-                if next_attempt.is_some_and(|t| now < t) {
+                let next_attempt = match lock(&self.cache).backoff(a.id) {
+                    Ok((t, _)) => t,
+                    Err(e) => {
+                        tracing::warn!(account = %a.apple_id, "{e}");
+                        None
+                    }
+                };
+                if let Some(t) = next_attempt.filter(|t| now < *t) {
+                    next = next.min(t);
                     continue;
                 }
                 let res = tokio::select! {
@@ -257,29 +304,42 @@ impl Connector {
                     Ok(r) => tracing::info!(account = %a.apple_id, requests = r.requests, "synced"),
                     Err(e) => tracing::warn!(account = %a.apple_id, "sync failed: {e}"),
                 }
-                next_due.insert(
-                    a.apple_id.clone(),
-                    clock::now_secs() + opts.interval.as_secs() as i64,
-                );
+                let due = clock::now_secs() + interval;
+                next_due.insert(a.apple_id.clone(), due);
+                next = next.min(due);
             }
             if let Err(e) = self.update_notifications(&notifier).await {
                 tracing::warn!("notifications: {e}");
             }
+            let wait = Duration::from_secs((next - clock::now_secs()).max(1) as u64);
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = wake.notified() => {}
                 Some((who, action)) = rx.recv() => {
-                    match action {
-                        UserAction::Later => self.snooze_notification(&who)?,
-                        UserAction::FixNow => (opts.on_fix_now)(&who),
-                        UserAction::Dismissed => self.notification_dismissed(&who)?,
+                    if let Err(e) = self.on_action(&opts, &who, action) {
+                        break Err(e);
                     }
                 }
                 _ = shutdown.cancelled() => {}
             }
             if shutdown.is_cancelled() {
                 tracing::info!("daemon stopping");
-                return Ok(());
+                break Ok(());
             }
+        };
+        watcher.abort();
+        result
+    }
+
+    /// A click on a notification.
+    fn on_action(&self, opts: &DaemonOptions, who: &str, action: UserAction) -> Result<()> {
+        match action {
+            UserAction::Later => self.snooze_notification(who),
+            UserAction::FixNow => {
+                (opts.on_fix_now)(who);
+                Ok(())
+            }
+            UserAction::Dismissed => self.notification_dismissed(who),
         }
     }
 }

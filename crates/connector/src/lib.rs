@@ -23,11 +23,13 @@ pub mod icloud;
 pub mod notify;
 pub mod policy;
 pub mod relink;
+pub mod settings;
 pub mod sync;
 pub mod text;
+pub mod watch;
 
 pub use connector::{Connector, EventOut, LinkReport, OpenOptions, SyncReport};
 pub use credentials::Secret;
-pub use daemon::DaemonOptions;
+pub use daemon::{daemon_lock_at, DaemonLock, DaemonOptions};
 pub use error::{Error, Result};
 pub use export::{ExportFormat, ExportReport};

@@ -76,6 +76,28 @@ pub trait Notifier: Send + Sync {
 
 /// The persisted notification state of one account (stored by the cache, which knows nothing else of
 /// notifications).
+/// Stands in for the desktop notifier when the person turned notifications off: nothing is shown, and
+/// the records still say "handled", so turning them on again does not replay old ones.
+pub struct Silent;
+
+impl Notifier for Silent {
+    fn show(&self, _account: &str, _spec: &NotificationSpec) -> Result<u32, String> {
+        Ok(0)
+    }
+    fn close(&self, _id: u32) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// The notifier for the "Notifications" setting: the desktop's, or [`Silent`].
+pub fn desktop_or_silent(enabled: bool, handler: ActionHandler) -> Arc<dyn Notifier> {
+    if enabled {
+        Arc::new(DesktopNotifier::new(handler))
+    } else {
+        Arc::new(Silent)
+    }
+}
+
 pub use crate::cache::NotifyRecord;
 
 /// The account's health, as the policy sees it.

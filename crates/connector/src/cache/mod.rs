@@ -159,8 +159,17 @@ impl Cache {
                 known,
             });
         }
+        // Two processes can open a new cache at the same moment (the window process and the tray
+        // agent it starts): each step takes the write lock first and looks at the version again
+        // under it, so a step the other process already applied is skipped, never run twice.
         for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction()?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if now > i as i64 {
+                continue;
+            }
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
@@ -171,6 +180,28 @@ impl Cache {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn two_processes_opening_a_new_cache_at_once_both_get_it() {
+        // Threads stand in for the window process and the tray agent: separate connections to one
+        // new file, migrating at the same moment.
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+            let opens: Vec<_> = (0..2)
+                .map(|_| {
+                    let (d, b) = (dir.path().to_owned(), barrier.clone());
+                    std::thread::spawn(move || {
+                        b.wait();
+                        Cache::open(&d).map(|_| ())
+                    })
+                })
+                .collect();
+            for o in opens {
+                o.join().unwrap().unwrap();
+            }
+        }
+    }
+
     use super::*;
     use crate::account_state::{AccountState, RelinkReason, StateWithReason};
     use crate::calendar::{ComponentKind, ObjectSummary};
