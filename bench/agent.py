@@ -3,13 +3,15 @@
 session (Xvfb, D-Bus, gnome-keyring, dunst), against the iCloud simulator.
 
 1. Links one account with the release CLI, then starts the release desktop app as login does
-   (`--hidden`: tray and scheduler, no window) and samples every process of the app (the app and
-   its descendants, e.g. WebKit's) for --minutes: the sum of PSS (/proc/PID/smaps_rollup), CPU time
-   and context switches (each a wake-up of a thread).
-2. Opens the window the way a second launch does (single instance hands over), and reads the app's
-   log line "window open: its page has the state to show" (the page asked for what it shows), and
-   the total from the launch; samples PSS with the window open, then closes it (as the window
-   manager would: xdotool) and samples again.
+   (`--hidden`; on Linux it becomes the tray agent, calendar-connector-agent) and samples every
+   process of the app (the agent, any window process, and their descendants, e.g. WebKit's) for
+   --minutes: the sum of PSS (/proc/PID/smaps_rollup), CPU time and context switches (each a wake-up
+   of a thread).
+2. Opens the window from the tray as a panel does (the StatusNotifierItem menu's "Open", over D-Bus),
+   twice (cold, then warm), and once by a second launch; each time it reads the window process's log
+   line "window shown with its content" (the window is created hidden and shows only with its page's
+   first content) and the time from the click. Samples PSS with the window open, then closes it (as
+   the window manager would: xdotool) and samples again.
 3. Binary sizes, stripped.
 
 Prints one JSON object; `--markdown` prints the table bench/RESULTS.md carries.
@@ -86,8 +88,8 @@ def switches(pid):
     return total
 
 
-def sample(root):
-    pids = children_of(root)
+def sample(pids_fn):
+    pids = pids_fn()
     names = {}
     for p in pids:
         try:
@@ -103,17 +105,17 @@ def sample(root):
     }
 
 
-def watch(root, seconds, every=10):
-    first = sample(root)
+def watch(pids_fn, seconds, every=10):
+    first = sample(pids_fn)
     peak = first["pss_mib"]
     samples = [first["pss_mib"]]
     end = time.time() + seconds
     while time.time() < end:
         time.sleep(min(every, max(0.1, end - time.time())))
-        s = sample(root)
+        s = sample(pids_fn)
         samples.append(s["pss_mib"])
         peak = max(peak, s["pss_mib"])
-    last = sample(root)
+    last = sample(pids_fn)
     minutes = seconds / 60
     return {
         "seconds": seconds,
@@ -143,6 +145,51 @@ def wait_for(pred, timeout, what):
     raise SystemExit(f"timed out waiting for {what}")
 
 
+def app_processes(exes):
+    """Every process of the app: those running one of `exes` (agent, window processes) and their
+    descendants (WebKit's)."""
+    real = {os.path.realpath(e) for e in exes}
+    roots = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if os.path.realpath(f"/proc/{d}/exe") in real:
+                    roots.append(int(d))
+            except OSError:
+                continue
+    out = set()
+    for r in roots:
+        out.update(children_of(r))
+    return sorted(out)
+
+
+def gdbus(*args):
+    return subprocess.run(["gdbus", "call", "--session", *args], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def tray_open(agent_pid):
+    """Clicks "Open Calendar Connector" in the agent's tray menu, as a tray host does."""
+    names = gdbus("--dest", "org.freedesktop.DBus", "--object-path", "/org/freedesktop/DBus",
+                  "--method", "org.freedesktop.DBus.ListNames")
+    m = re.search(rf"org\.kde\.StatusNotifierItem-{agent_pid}-\d+", names)
+    if not m:
+        raise SystemExit("the agent's tray item is not on the bus")
+    item = m.group(0)
+    layout = gdbus("--dest", item, "--object-path", "/MenuBar", "--method",
+                   "com.canonical.dbusmenu.GetLayout", "--", "0", "-1", "@as []")
+    mid = re.search(r"\((\d+), \{[^}]*'label': <'Open Calendar Connector'>", layout).group(1)
+    gdbus("--dest", item, "--object-path", "/MenuBar", "--method", "com.canonical.dbusmenu.Event",
+          mid, "clicked", "<int32 0>", "0")
+
+
+def close_windows():
+    wins = subprocess.run(["xdotool", "search", "--name", "^Calendar Connector$"],
+                          capture_output=True, text=True).stdout.split()
+    for w in wins:
+        subprocess.run(["xdotool", "windowclose", w], stderr=subprocess.DEVNULL)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin-dir", default="target/release")
@@ -153,66 +200,91 @@ def main():
     a = ap.parse_args()
 
     app = os.path.join(a.bin_dir, "calendar-connector")
+    agent = os.path.join(a.bin_dir, "calendar-connector-agent")
     cli = os.path.join(a.bin_dir, "calendar-connector-cli")
+    exes = [app, agent]
     result = {}
-    app_proc = None
+    agent_proc = None
     linked = Linked(a.sim, cli, a.events, "agent-bench", {"RUST_LOG": "info"})
     with linked:
         data, env = linked.data, linked.env
         try:
             log = os.path.join(data, "logs", "desktop.log")
-            app_proc = subprocess.Popen([app, "--hidden", "--data-dir", data], env=env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            agent_proc = subprocess.Popen([app, "--hidden", "--data-dir", data], env=env,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(5)  # start-up, the first sync pass
-            result["hidden"] = watch(app_proc.pid, a.minutes * 60)
+            result["hidden"] = watch(lambda: app_processes(exes), a.minutes * 60)
             print(json.dumps({"hidden": result["hidden"]}), file=sys.stderr, flush=True)
 
-            # Open the window as a second launch does, and time it to the page's first state.
-            before = os.path.getsize(log) if os.path.exists(log) else 0
-            t0 = time.time()
-            subprocess.Popen([app, "--data-dir", data], env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL).wait(timeout=30)
+            def open_and_time(how):
+                before = os.path.getsize(log) if os.path.exists(log) else 0
+                t0 = time.time()
+                if how == "tray":
+                    tray_open(agent_proc.pid)
+                else:
+                    subprocess.Popen([app, "--data-dir", data], env=env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
 
-            def ready():
-                with open(log, errors="replace") as f:
-                    f.seek(before)
-                    m = re.search(r"window open: its page has the state to show.*?ms=(\d+)", f.read())
-                return m and int(m.group(1))
-            inner_ms = wait_for(ready, 60, "the window's first state")
-            result["window_open_ms"] = {"from_launch": round((time.time() - t0) * 1000),
-                                        "from_window_creation": inner_ms}
+                def shown():
+                    if not os.path.exists(log):
+                        return None
+                    with open(log, errors="replace") as f:
+                        f.seek(before)
+                        m = re.search(r"window shown with its content.*?ms=(\d+)", f.read())
+                    return m and int(m.group(1))
+                inner = wait_for(shown, 60, "the window to show")
+                return {"from_click_ms": round((time.time() - t0) * 1000), "from_window_creation_ms": inner}
+
+            def window_processes():
+                return [p for p in app_processes([app]) if os.path.realpath(f"/proc/{p}/exe") == os.path.realpath(app)]
+
+            opens = {}
+            for how in ("tray", "tray", "launch"):
+                key = f"{how}_{'cold' if how == 'tray' and 'tray_cold' not in opens else 'warm'}"
+                opens[key] = open_and_time(how)
+                time.sleep(2)
+                if how != "launch":
+                    close_windows()
+                    wait_for(lambda: not window_processes(), 30, "the window process to end")
+                    time.sleep(1)
+            result["window_open_ms"] = opens
             time.sleep(3)
-            result["window_open"] = watch(app_proc.pid, 30)
-            wins = subprocess.run(["xdotool", "search", "--name", "^Calendar Connector$"],
-                                  capture_output=True, text=True).stdout.split()
-            for w in wins:
-                subprocess.run(["xdotool", "windowclose", w], stderr=subprocess.DEVNULL)
+            result["window_open"] = watch(lambda: app_processes(exes), 30)
+            close_windows()
+            wait_for(lambda: not window_processes(), 30, "the window process to end")
             time.sleep(5)
-            result["after_close"] = watch(app_proc.pid, 30)
+            result["after_close"] = watch(lambda: app_processes(exes), 30)
             result["sizes_stripped_mb"] = {
                 "calendar-connector": round(stripped_size(app) / 1e6, 1),
+                "calendar-connector-agent": round(stripped_size(agent) / 1e6, 1),
                 "calendar-connector-cli": round(stripped_size(cli) / 1e6, 1),
             }
         finally:
-            if app_proc:
-                app_proc.send_signal(signal.SIGTERM)
+            for p in app_processes(exes):
                 try:
-                    app_proc.wait(timeout=10)
+                    os.kill(p, signal.SIGTERM)
+                except OSError:
+                    pass
+            if agent_proc:
+                try:
+                    agent_proc.wait(timeout=10)
                 except subprocess.TimeoutExpired:
-                    app_proc.kill()
+                    agent_proc.kill()
 
     if a.markdown:
         h, o, c = result["hidden"], result["window_open"], result["after_close"]
         print("| state | PSS mean (MiB) | PSS peak (MiB) | CPU (s) | wake-ups/min | processes |")
         print("|---|---|---|---|---|---|")
-        for name, r in (("no window (--hidden)", h), ("window open", o), ("window closed again", c)):
+        for name, r in (("no window (start at login)", h), ("window open", o), ("window closed again", c)):
             print(f"| {name} ({r['seconds']:.0f} s) | {r['pss_mib_mean']:.1f} | {r['pss_mib_peak']:.1f} "
-                  f"| {r['cpu_s']:.2f} | {r['wakeups_per_min']:.0f} | {', '.join(r['processes'])} |")
+                  f"| {r['cpu_s']:.2f} | {r['wakeups_per_min']:.1f} | {', '.join(r['processes'])} |")
         w = result["window_open_ms"]
         s = result["sizes_stripped_mb"]
-        print(f"\nWindow open: {w['from_launch']} ms from the second launch, {w['from_window_creation']} ms "
-              f"from the window's creation to its page's first state. Stripped sizes: desktop "
-              f"{s['calendar-connector']} MB, CLI {s['calendar-connector-cli']} MB.")
+        print("\nWindow open (click → window shown with its content; the window's own share in brackets): "
+              + ", ".join(f"{k.replace('_', ' ')} {v['from_click_ms']} ms ({v['from_window_creation_ms']} ms)"
+                          for k, v in w.items())
+              + f". Stripped sizes: desktop {s['calendar-connector']} MB, agent "
+              f"{s['calendar-connector-agent']} MB, CLI {s['calendar-connector-cli']} MB.")
     else:
         json.dump(result, sys.stdout, indent=2)
         print()

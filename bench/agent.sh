@@ -12,5 +12,6 @@ scripts/install-deps.sh
 # The app and CLI as they ship; the simulator's testing feature in a build of its own (one cargo run
 # would give it to the app too).
 cargo build --release --locked -p calendar-connector -p calendar-connector-cli --features calendar-connector/custom-protocol >&2
+cargo build --release --locked -p calendar-connector-agent >&2
 cargo build --release --locked -p icloud-sim --features testing >&2
 exec scripts/ci/desktop-session.sh python3 bench/agent.py "$@"

@@ -5,6 +5,9 @@
 # Contents, control fields, permissions and md5sums are kept exactly; apt and dpkg read it as before.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The tray agent (calendar-connector-agent) ships beside the app; tauri.conf.json's deb/rpm "files" take
+# it from target/release. Its own cargo run, so its features do not leak into the app's build.
+cargo build --release --locked -p calendar-connector-agent
 timeout -k 10 1800 npx --no-install tauri build --bundles deb,rpm --ci
 deb=$(ls -t target/release/bundle/deb/*.deb | head -n1)
 before=$(stat -c %s "$deb")

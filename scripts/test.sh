@@ -39,7 +39,7 @@ REQUIRE_DESKTOP=1 NOTIFY_LOG="$PWD/target/ui-screenshots/notify.log" timeout -k 
   cargo test -p calendar-connector --locked --test ui -- --test-threads=1
 echo "   screenshots: target/ui-screenshots/" >&2
 
-echo "== desktop app: close to tray and single instance (a real WM closes the window)" >&2
+echo "== desktop app on Linux: the tray agent and the window process (a real WM, the tray over D-Bus, dunst, a revoked account)" >&2
 timeout -k 10 300 scripts/ci/desktop-session.sh scripts/ci/tray-test.sh "$PWD/target/debug/calendar-connector"
 
 echo "== desktop app: .deb and .rpm (tauri build, release)" >&2
@@ -69,12 +69,17 @@ grep -q '^/usr/share/metainfo/.*\.metainfo\.xml$' target/deb-files.txt
 echo "   desktop entry: $desktop" >&2
 # What people install carries none of the simulator's test machinery (the control API, the failure
 # scenarios): the demo's server is the honest one.
-scripts/ci/no-test-machinery.sh "$app"
+agent_bin=$(command -v calendar-connector-agent) || { echo "the package has no calendar-connector-agent" >&2; exit 1; }
+[ "$(dirname "$agent_bin")" = "$(dirname "$app")" ] || { echo "the agent is not beside the app: $agent_bin" >&2; exit 1; }
+"$agent_bin" --version >&2
+# The agent loads no GTK and no WebKit: its dynamic dependencies are the C library's alone.
+! ldd "$agent_bin" | grep -Eq 'gtk|webkit|javascriptcore' || { echo "the agent links GTK or WebKit:" >&2; ldd "$agent_bin" >&2; exit 1; }
+scripts/ci/no-test-machinery.sh "$app" "$agent_bin"
 remove_pkg
 trap - EXIT
 ! command -v calendar-connector >/dev/null || { echo "calendar-connector still on PATH after removal" >&2; exit 1; }
 rpm -qlp "$rpm_file" >target/rpm-files.txt
-for f in /usr/bin/calendar-connector '/usr/share/applications/.*\.desktop' '/usr/share/metainfo/.*\.metainfo\.xml' \
+for f in /usr/bin/calendar-connector /usr/bin/calendar-connector-agent '/usr/share/applications/.*\.desktop' '/usr/share/metainfo/.*\.metainfo\.xml' \
          '/usr/share/icons/hicolor/.*\.png'; do
   grep -q "^$f\$" target/rpm-files.txt || { echo "the rpm lacks $f" >&2; cat target/rpm-files.txt >&2; exit 1; }
 done

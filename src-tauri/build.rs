@@ -35,5 +35,6 @@ fn calendar_connector_commands() -> &'static [&'static str] {
         "demo_stats",
         "open_apple_account",
         "open_url",
+        "window_ready",
     ]
 }

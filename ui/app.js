@@ -2,7 +2,7 @@
 // backend's events and routes between screens.
 
 import { $, showScreen, currentScreen, showError } from './js/dom.js';
-import { listen } from './js/ipc.js';
+import { invoke, listen } from './js/ipc.js';
 import { store, reload, subscribe, policyValue } from './js/store.js';
 import { dispatchProgress, progressBus } from './js/progress.js';
 import { wireRevealButtons } from './js/password.js';
@@ -103,6 +103,8 @@ async function boot() {
   else if (!(first && first.pendingRelink) && currentScreen() === 'loading') goHome();
   setInterval(refreshIfDayChanged, 60 * 1000);
   document.body.classList.add('is-ready');
+  // The window was created hidden; it shows now, with this content, never as a blank page.
+  invoke('window_ready').catch(() => {});
 }
 
 boot();

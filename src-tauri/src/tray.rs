@@ -53,18 +53,9 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
                 tauri::async_runtime::spawn(async move {
                     let state = app.state::<AppState>();
                     let conn = state.current().await;
-                    let (_, errors) = conn
-                        .sync(None, crate::events::progress_fn(&app), false)
-                        .await;
-                    let mut paused = None;
-                    for e in errors {
-                        tracing::warn!("sync from the tray: {e}");
-                        if let connector::Error::NeedsRelink { apple_id, .. } = e {
-                            paused.get_or_insert(apple_id);
-                        }
-                    }
-                    // A paused account cannot sync until it is relinked: instead of doing nothing,
-                    // "Sync now" opens its relink wizard, which says why and fixes it.
+                    // A paused account cannot sync until it is relinked: "Sync now" opens its
+                    // relink wizard instead of doing nothing.
+                    let paused = conn.sync_from_tray(crate::events::progress_fn(&app)).await;
                     if let Some(who) = paused {
                         crate::window::open_relink(&app, &who);
                     }

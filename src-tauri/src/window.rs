@@ -10,6 +10,17 @@ use crate::state::{lock, AppState};
 /// Label of the main window (the capability `main-window` names it).
 pub const MAIN: &str = "main";
 
+/// How long a new window may stay hidden waiting for its page.
+const REVEAL_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Shows and focuses the main window (a new one once its page is ready).
+pub fn reveal<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(w) = app.get_webview_window(MAIN) {
+        let _ = w.show();
+        let _ = w.set_focus();
+    }
+}
+
 /// Shows and focuses the main window, creating it when it does not exist.
 pub fn show_main<R: Runtime>(app: &AppHandle<R>) {
     show_main_for(app, None);
@@ -29,8 +40,11 @@ fn show_main_for<R: Runtime>(app: &AppHandle<R>, relink: Option<String>) {
     if let Some(state) = app.try_state::<AppState>() {
         *lock(&state.window_opened) = Some(std::time::Instant::now());
     }
+    // Created hidden: the page shows itself once its first content is in place (`window_ready`), so
+    // the window never appears blank. Should the page not say so, it shows after REVEAL_AFTER anyway.
     let built = WebviewWindowBuilder::new(app, MAIN, WebviewUrl::App("index.html".into()))
         .title("Calendar Connector")
+        .visible(false)
         .inner_size(1040.0, 720.0)
         .min_inner_size(720.0, 520.0)
         .center()
@@ -49,6 +63,20 @@ fn show_main_for<R: Runtime>(app: &AppHandle<R>, relink: Option<String>) {
         .build();
     match built {
         Ok(w) => {
+            let handle = app.clone();
+            tauri::async_runtime::spawn(async move {
+                tokio::time::sleep(REVEAL_AFTER).await;
+                if handle
+                    .get_webview_window(MAIN)
+                    .is_some_and(|w| !w.is_visible().unwrap_or(true))
+                {
+                    tracing::warn!(
+                        "the page did not say it was ready within {} s; showing the window anyway",
+                        REVEAL_AFTER.as_secs()
+                    );
+                    reveal(&handle);
+                }
+            });
             #[cfg(target_os = "macos")]
             {
                 // The window is destroyed when closed: the app leaves the Dock with it.
@@ -59,7 +87,8 @@ fn show_main_for<R: Runtime>(app: &AppHandle<R>, relink: Option<String>) {
                     }
                 });
             }
-            let _ = w.set_focus();
+            #[cfg(not(target_os = "macos"))]
+            let _ = w;
         }
         Err(e) => tracing::error!("could not open the window: {e}"),
     }

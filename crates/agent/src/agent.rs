@@ -233,21 +233,12 @@ fn summary(conn: &Connector) -> (Overall, Option<String>) {
     }
 }
 
-/// The tray's "Sync now": every account now. An account that needs a relink cannot sync, so instead
-/// of doing nothing it opens that account's relink wizard, which says why and fixes it.
+/// The tray's "Sync now" ([`Connector::sync_from_tray`]): a paused account opens its relink wizard.
 fn sync_now(conn: &Arc<Connector>, tx: &Tx) {
     let (conn, tx) = (conn.clone(), tx.clone());
     tokio::spawn(async move {
         let quiet: ProgressFn = Arc::new(|_p: Progress| {});
-        let (_, errors) = conn.sync(None, quiet, false).await;
-        let mut paused = None;
-        for e in errors {
-            tracing::warn!("sync from the tray: {e}");
-            if let connector::Error::NeedsRelink { apple_id, .. } = e {
-                paused.get_or_insert(apple_id);
-            }
-        }
-        if let Some(who) = paused {
+        if let Some(who) = conn.sync_from_tray(quiet).await {
             let _ = tx.send(Msg::Open(Some(who)));
         }
     });

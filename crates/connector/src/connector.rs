@@ -272,6 +272,21 @@ impl Connector {
             .collect())
     }
 
+    /// The tray's "Sync now": every account, errors logged. Returns the first account that needs a
+    /// relink: it cannot sync until relinked, so the tray opens its relink wizard instead of doing
+    /// nothing (the wizard says why and fixes it).
+    pub async fn sync_from_tray(&self, progress: ProgressFn) -> Option<String> {
+        let (_, errors) = self.sync(None, progress, false).await;
+        let mut paused = None;
+        for e in errors {
+            tracing::warn!("sync from the tray: {e}");
+            if let Error::NeedsRelink { apple_id, .. } = e {
+                paused.get_or_insert(apple_id);
+            }
+        }
+        paused
+    }
+
     /// Syncs one account (or all). Accounts that need a relink are skipped without a request and
     /// reported as [`Error::NeedsRelink`] — unless `retry_auth`, the person's explicit "Try again",
     /// which first spends one verification request (within the 3-per-15-minutes limit). Returns the

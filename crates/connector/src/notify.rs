@@ -74,8 +74,6 @@ pub trait Notifier: Send + Sync {
     }
 }
 
-/// The persisted notification state of one account (stored by the cache, which knows nothing else of
-/// notifications).
 /// Stands in for the desktop notifier when the person turned notifications off: nothing is shown, and
 /// the records still say "handled", so turning them on again does not replay old ones.
 pub struct Silent;
@@ -98,6 +96,8 @@ pub fn desktop_or_silent(enabled: bool, handler: ActionHandler) -> Arc<dyn Notif
     }
 }
 
+/// The persisted notification state of one account (stored by the cache, which knows nothing else of
+/// notifications).
 pub use crate::cache::NotifyRecord;
 
 /// The account's health, as the policy sees it.

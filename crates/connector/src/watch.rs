@@ -35,7 +35,12 @@ impl Changes {
     }
 
     fn note(&mut self, file_name: &str) {
-        if file_name.starts_with(CACHE_FILE) {
+        // The database and its write-ahead log; not `-shm`, the readers' shared index, which a read
+        // may touch (a wake-up that only read would then wake itself again).
+        let cache_file = file_name
+            .strip_prefix(CACHE_FILE)
+            .is_some_and(|rest| rest.is_empty() || rest == "-wal");
+        if cache_file {
             self.cache = true;
         } else if file_name == SETTINGS_FILE {
             self.settings = true;

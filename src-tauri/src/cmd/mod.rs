@@ -53,6 +53,7 @@ macro_rules! all_commands {
             $crate::cmd::demo::demo_stats,
             $crate::cmd::browser::open_apple_account,
             $crate::cmd::browser::open_url,
+            $crate::cmd::window_ready,
         ]
     };
 }
@@ -84,10 +85,24 @@ pub struct StateOut {
     pub version: &'static str,
 }
 
+/// The page has put its first content in the DOM: the window, created hidden so that nobody sees a
+/// blank page, shows now (see `window::show_main_for`).
+#[tauri::command]
+pub fn window_ready<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) {
+    let opened = lock(&state.window_opened).take();
+    crate::window::reveal(&app);
+    if let Some(opened) = opened {
+        tracing::info!(
+            ms = opened.elapsed().as_millis() as u64,
+            "window shown with its content"
+        );
+    }
+}
+
 /// Everything the UI shows.
 #[tauri::command]
 pub async fn get_state(state: State<'_, AppState>) -> CmdResult<StateOut> {
-    if let Some(opened) = lock(&state.window_opened).take() {
+    if let Some(opened) = *lock(&state.window_opened) {
         tracing::info!(
             ms = opened.elapsed().as_millis() as u64,
             "window open: its page has the state to show"
