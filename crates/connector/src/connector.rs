@@ -168,7 +168,7 @@ impl Connector {
         Ok(next)
     }
 
-    fn transport() -> Result<Transport> {
+    pub(crate) fn transport() -> Result<Transport> {
         Transport::new(TransportConfig::default()).map_err(transport_error)
     }
 
@@ -185,6 +185,16 @@ impl Connector {
         if apple_id.is_empty() {
             return Err(Error::Usage("the Apple ID is empty".into()));
         }
+        if crate::published::is_published_calendar_link(server_url) {
+            return Err(Error::Usage(format!(
+                "{} is a public calendar someone shared, not a server: subscribe to it instead \
+                 (read-only, no password needed)",
+                server_url.trim()
+            )));
+        }
+        // A pasted partition host or calendar URL starts the normal discovery (QUIRK(icloud §1.4)).
+        let hinted = crate::published::caldav_host_hint(server_url);
+        let server_url = hinted.as_deref().unwrap_or(server_url);
         let server = parse_server_url(server_url)?;
         // Fail before any network traffic when the password could not be saved afterwards.
         self.keychain.check_available()?;
@@ -680,7 +690,10 @@ impl Connector {
                 quarantined: c.quarantined(a.id)?,
             });
         }
-        Ok(StatusReport { accounts })
+        Ok(StatusReport {
+            accounts,
+            subscriptions: crate::subscription::status(&c)?,
+        })
     }
 
     /// Occurrences in [from, to), recurrences expanded, sorted by start.

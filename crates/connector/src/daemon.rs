@@ -262,6 +262,19 @@ impl Connector {
                     clock::now_secs() + opts.interval.as_secs() as i64,
                 );
             }
+            // Published calendars: no password, no relink, no notification; their own interval.
+            if !shutdown.is_cancelled() {
+                let (done, failed) = tokio::select! {
+                    r = self.refresh_due_subscriptions(opts.interval) => r,
+                    _ = shutdown.cancelled() => (vec![], vec![]),
+                };
+                for r in done {
+                    tracing::info!(subscription = %r.name, unchanged = r.unchanged, "refreshed");
+                }
+                for e in failed {
+                    tracing::warn!("subscription: {e}");
+                }
+            }
             if let Err(e) = self.update_notifications(&notifier).await {
                 tracing::warn!("notifications: {e}");
             }

@@ -22,7 +22,9 @@ mod export;
 pub mod icloud;
 pub mod notify;
 pub mod policy;
+pub mod published;
 pub mod relink;
+mod subscription;
 pub mod sync;
 pub mod text;
 
@@ -31,3 +33,4 @@ pub use credentials::Secret;
 pub use daemon::DaemonOptions;
 pub use error::{Error, Result};
 pub use export::{ExportFormat, ExportReport};
+pub use subscription::SubscriptionReport;

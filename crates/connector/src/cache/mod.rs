@@ -10,6 +10,7 @@ mod calendars;
 mod clean;
 mod objects;
 mod schema;
+mod subscriptions;
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +19,7 @@ use rusqlite::Connection;
 pub use accounts::{AccountRow, NotifyRecord};
 pub use calendars::{CalendarMeta, CalendarRow};
 pub use objects::{CandidateObject, QuarantineEntry, QuarantinedObject, StoredObject};
+pub use subscriptions::SubscriptionRow;
 
 /// File name of the cache inside the data dir.
 pub const CACHE_FILE: &str = "cache.sqlite3";
