@@ -179,6 +179,29 @@ impl Sim {
         self.inner.shared.lock().armed.scenario.clone()
     }
 
+    /// The link of the calendar published under `token` (whether or not one is), as a `webcal://`
+    /// link on the partition host, the way iCloud hands it out (QUIRK(icloud §1.9)).
+    pub fn published_link(&self, token: &str) -> String {
+        format!("webcal://{}/published/2/{token}", self.inner.partition)
+    }
+
+    #[cfg(feature = "testing")]
+    /// Publishes `ics` (one whole VCALENDAR) under `token`, replacing what was there (a new etag
+    /// when the bytes differ); returns its `webcal://` link.
+    pub fn publish(&self, token: &str, ics: Vec<u8>) -> String {
+        let mut st = self.inner.shared.lock();
+        let keep = st.published.get(token).filter(|p| p.ics == ics).cloned();
+        let p = keep.unwrap_or_else(|| dav::Published::new(ics));
+        st.published.insert(token.to_owned(), p);
+        self.published_link(token)
+    }
+
+    #[cfg(feature = "testing")]
+    /// Stops publishing `token` (its link then answers 404); false when nothing was published.
+    pub fn unpublish(&self, token: &str) -> bool {
+        self.inner.shared.lock().published.remove(token).is_some()
+    }
+
     /// Changes the accepted password, as when Apple revokes an app-specific password (§2.3).
     pub fn set_password(&self, pw: &str) {
         self.inner.shared.lock().password = pw.to_owned();
