@@ -35,5 +35,9 @@ fn calendar_connector_commands() -> &'static [&'static str] {
         "demo_stats",
         "open_apple_account",
         "open_url",
+        "classify_link",
+        "subscribe_calendar",
+        "unsubscribe_calendar",
+        "set_subscription_hidden",
     ]
 }

@@ -4,7 +4,7 @@
 //! `{code, message}` ([`IpcError`]). A password comes in (link, relink) but never goes out; the one
 //! exception is the demo simulator's own password, which the demo shows so a newcomer can type it.
 
-use connector::config::AccountStatus;
+use connector::config::{AccountStatus, SubscriptionStatus};
 use connector::icloud::{asp, DEFAULT_SERVER_URL};
 use connector::relink::{guidance_for, RelinkReason, Surface};
 
@@ -21,6 +21,7 @@ use crate::state::{lock, AppState};
 pub mod browser;
 pub mod demo;
 pub mod files;
+pub mod subscriptions;
 
 pub use browser::url_allowed;
 pub use demo::{forget_demo_dir, stop_demo_inner};
@@ -53,6 +54,10 @@ macro_rules! all_commands {
             $crate::cmd::demo::demo_stats,
             $crate::cmd::browser::open_apple_account,
             $crate::cmd::browser::open_url,
+            $crate::cmd::subscriptions::classify_link,
+            $crate::cmd::subscriptions::subscribe_calendar,
+            $crate::cmd::subscriptions::unsubscribe_calendar,
+            $crate::cmd::subscriptions::set_subscription_hidden,
         ]
     };
 }
@@ -67,6 +72,8 @@ pub(crate) fn changed<R: Runtime>(app: &AppHandle<R>) {
 pub struct StateOut {
     /// As in `status --json`.
     pub accounts: Vec<AccountStatus>,
+    /// Subscriptions to published calendars (read-only, no password), as in `status --json`.
+    pub subscriptions: Vec<SubscriptionStatus>,
     /// Demo mode.
     pub demo: bool,
     /// Demo only: the simulator's currently accepted password (not anyone's secret), so the demo can
@@ -94,7 +101,9 @@ pub async fn get_state(state: State<'_, AppState>) -> CmdResult<StateOut> {
         );
     }
     let conn = state.current().await;
-    let mut accounts = conn.status()?.accounts;
+    let status = conn.status()?;
+    let subscriptions = status.subscriptions;
+    let mut accounts = status.accounts;
     // The window's words: the last step says where to paste, never which command to run.
     for a in &mut accounts {
         if a.guidance.is_some() {
@@ -114,6 +123,7 @@ pub async fn get_state(state: State<'_, AppState>) -> CmdResult<StateOut> {
         .map(|d| d.demo.password.clone());
     Ok(StateOut {
         accounts,
+        subscriptions,
         demo: state.is_demo(),
         demo_password,
         policy: settings::policy_view(&state.policy, &state.policy_path),
@@ -200,9 +210,13 @@ pub async fn sync_now<R: Runtime>(
 ) -> CmdResult<SyncOut> {
     let conn = state.current().await;
     changed(&app);
-    let (reports, errors) = conn
+    let (reports, mut errors) = conn
         .sync(apple_id.as_deref(), progress_fn(&app), false)
         .await;
+    // "Sync now" for everything also refreshes the subscriptions (they belong to no account).
+    if apple_id.is_none() {
+        errors.extend(conn.refresh_subscriptions().await.1);
+    }
     changed(&app);
     Ok(SyncOut {
         reports,
