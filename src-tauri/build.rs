@@ -39,5 +39,6 @@ fn calendar_connector_commands() -> &'static [&'static str] {
         "subscribe_calendar",
         "unsubscribe_calendar",
         "set_subscription_hidden",
+        "refresh_subscriptions",
     ]
 }

@@ -3,7 +3,7 @@
 import { invoke } from './ipc.js';
 
 export const store = {
-  state: { accounts: [], demo: false, policy: {}, settings: {} },
+  state: { accounts: [], subscriptions: [], demo: false, policy: {}, settings: {} },
   loaded: false,
 };
 
@@ -40,6 +40,8 @@ function normalise(s) {
       calendars: Array.isArray(a.calendars) ? a.calendars : [],
       quarantined: Array.isArray(a.quarantined) ? a.quarantined : [],
     })) : [],
+    // Subscriptions to published calendars: read-only, no password, no account.
+    subscriptions: Array.isArray(st.subscriptions) ? st.subscriptions : [],
     demo: !!st.demo,
     policy: st.policy || {},
     settings: st.settings || {},

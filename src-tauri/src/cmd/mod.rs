@@ -58,6 +58,7 @@ macro_rules! all_commands {
             $crate::cmd::subscriptions::subscribe_calendar,
             $crate::cmd::subscriptions::unsubscribe_calendar,
             $crate::cmd::subscriptions::set_subscription_hidden,
+            $crate::cmd::subscriptions::refresh_subscriptions,
         ]
     };
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
 
 use super::changed;
-use crate::error::CmdResult;
+use crate::error::{CmdResult, IpcError};
 use crate::state::AppState;
 
 /// What the person pasted in the link wizard's Apple ID or server field.
@@ -43,6 +43,30 @@ pub async fn subscribe_calendar<R: Runtime>(
     let r = conn.subscribe(&url, name.as_deref()).await;
     changed(&app);
     Ok(r?)
+}
+
+/// `refresh_subscriptions()`.
+#[derive(Debug, Serialize)]
+pub struct RefreshOut {
+    /// Subscriptions that answered (200 or 304).
+    pub reports: Vec<SubscriptionReport>,
+    /// The others, as `{code, message}` (nothing cached was changed for them).
+    pub errors: Vec<IpcError>,
+}
+
+/// "Sync now" for the subscriptions: one conditional GET each.
+#[tauri::command]
+pub async fn refresh_subscriptions<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> CmdResult<RefreshOut> {
+    let conn = state.current().await;
+    let (reports, errors) = conn.refresh_subscriptions().await;
+    changed(&app);
+    Ok(RefreshOut {
+        reports,
+        errors: errors.into_iter().map(IpcError::from).collect(),
+    })
 }
 
 /// Removes a subscription (by its link) and its cached events; returns the name it had.
