@@ -72,7 +72,10 @@ function showPublishedHint(link) {
 
 /** Subscribes to the pasted public calendar, then opens the main window where it is listed. */
 async function subscribeNow() {
-  if (verifying || !pastedPublished) return;
+  if (verifying) return;
+  // What the fields hold now, not what the last keystroke's check found.
+  await classifyPasted();
+  if (!pastedPublished) return;
   clearError();
   formError($('#subscribe-error'), null);
   verifying = true;
