@@ -1204,7 +1204,13 @@ async fn a_pasted_public_calendar_link_subscribes_read_only_and_can_be_removed()
     wait_js(&c, "the link wizard", &visible("apple-id"), long).await;
     let id = c.find(Locator::Id("apple-id")).await.unwrap();
     id.send_keys(&link).await.unwrap();
-    wait_js(&c, "the public calendar hint", &visible("published-hint"), long).await;
+    wait_js(
+        &c,
+        "the public calendar hint",
+        &visible("published-hint"),
+        long,
+    )
+    .await;
     wait_js(
         &c,
         "the whole link in the hint",

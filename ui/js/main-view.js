@@ -190,7 +190,8 @@ function renderQuarantine(state) {
 
 function renderLastSync(state) {
   const el = clear($('#last-sync'));
-  const times = state.accounts.map((a) => a.last_successful_sync).filter(Boolean).sort();
+  const times = state.accounts.map((a) => a.last_successful_sync)
+    .concat((state.subscriptions || []).map((s) => s.last_success)).filter(Boolean).sort();
   const last = times[times.length - 1];
   el.append(last ? timeNode('Last synced ', last, '') : h('span', { text: 'Not synced yet' }));
 }
