@@ -14,7 +14,7 @@ use crate::backoff::backoff_for;
 use crate::cache::{Cache, CalendarMeta, CACHE_FILE};
 use crate::calendar::{self, OccTime, Occurrence};
 use crate::clock::{self, now_rfc3339};
-use crate::config::{AccountStatus, CalendarStatus, StatusReport};
+use crate::config::{AccountStatus, CalendarStatus, StatusReport, SubscriptionStatus};
 use crate::credentials::{Keychain, OsKeychain, Secret};
 use crate::error::{io_err, Error, Result};
 use crate::export::{self, ExportFormat, ExportReport};
@@ -692,7 +692,7 @@ impl Connector {
         }
         Ok(StatusReport {
             accounts,
-            subscriptions: crate::subscription::status(&c)?,
+            subscriptions: subscription_status(&c)?,
         })
     }
 
@@ -752,6 +752,26 @@ impl Connector {
     pub fn export(&self, format: ExportFormat, out: &Path) -> Result<ExportReport> {
         export::export(&lock(&self.cache), format, out)
     }
+}
+
+/// The subscriptions in the status report.
+fn subscription_status(c: &Cache) -> Result<Vec<SubscriptionStatus>> {
+    let mut out = Vec::new();
+    for s in c.subscriptions()? {
+        out.push(SubscriptionStatus {
+            url: s.url.clone(),
+            display_name: s.display_name.clone(),
+            color: s.color.clone(),
+            event_count: c.event_count(s.calendar_id)?,
+            read_only: true,
+            hidden: s.hidden,
+            last_refresh: s.last_refresh.clone(),
+            last_success: s.last_success.clone(),
+            last_error: s.last_error.clone(),
+            quarantined: c.quarantined_in(s.calendar_id)?,
+        });
+    }
+    Ok(out)
 }
 
 /// The engine error for a transition the state machine refuses.

@@ -8,9 +8,8 @@ use std::time::Duration;
 use caldav::{ConditionalGet, ConditionalResult, Url};
 use serde::Serialize;
 
-use crate::cache::{Cache, SubscriptionRow};
+use crate::cache::SubscriptionRow;
 use crate::clock::{self, now_rfc3339};
-use crate::config::SubscriptionStatus;
 use crate::connector::{lock, Connector};
 use crate::error::{Error, Result};
 use crate::icloud::session::transport_error;
@@ -331,26 +330,6 @@ impl Connector {
             unchanged: false,
         })
     }
-}
-
-/// The subscriptions in the status report.
-pub(crate) fn status(c: &Cache) -> Result<Vec<SubscriptionStatus>> {
-    let mut out = Vec::new();
-    for s in c.subscriptions()? {
-        out.push(SubscriptionStatus {
-            url: s.url.clone(),
-            display_name: s.display_name.clone(),
-            color: s.color.clone(),
-            event_count: c.event_count(s.calendar_id)?,
-            read_only: true,
-            hidden: s.hidden,
-            last_refresh: s.last_refresh.clone(),
-            last_success: s.last_success.clone(),
-            last_error: s.last_error.clone(),
-            quarantined: c.quarantined_in(s.calendar_id)?,
-        });
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
