@@ -176,7 +176,8 @@ function renderAccountList(state) {
 function renderQuarantine(state) {
   const section = $('#quarantine');
   const list = clear($('#quarantine-list'));
-  const items = state.accounts.flatMap((a) => a.quarantined.map((q) => ({ ...q, apple_id: a.apple_id })));
+  const items = state.accounts.flatMap((a) => a.quarantined.map((q) => ({ ...q, apple_id: a.apple_id })))
+    .concat((state.subscriptions || []).flatMap((s) => s.quarantined || []));
   section.hidden = items.length === 0;
   for (const q of items) {
     const name = String(q.href || '').split('/').filter(Boolean).pop() || q.href;

@@ -119,6 +119,34 @@ async fn subscribe_refresh_304_and_removal() {
 }
 
 #[tokio::test]
+async fn the_daemon_refreshes_a_subscription_once_per_interval() {
+    let s = setup().await;
+    let link = s.sim.publish("tokd", feed(&three()));
+    s.c.subscribe(&link, None).await.unwrap();
+    s.sim.reset_stats();
+    let hour = std::time::Duration::from_secs(3600);
+    let (done, errors) = s.c.refresh_due_subscriptions(hour).await;
+    assert!(
+        done.is_empty() && errors.is_empty(),
+        "just subscribed: not due"
+    );
+    assert_eq!(s.sim.stats().published_get, 0);
+    let (done, errors) =
+        s.c.refresh_due_subscriptions(std::time::Duration::ZERO)
+            .await;
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(done[0].unchanged);
+    // A failed refresh also waits a whole interval (no hammering a server that is down).
+    s.sim.unpublish("tokd");
+    let (_, errors) =
+        s.c.refresh_due_subscriptions(std::time::Duration::ZERO)
+            .await;
+    assert_eq!(errors.len(), 1);
+    let (done, errors) = s.c.refresh_due_subscriptions(hour).await;
+    assert!(done.is_empty() && errors.is_empty());
+}
+
+#[tokio::test]
 async fn a_bad_event_is_quarantined_and_the_rest_stored() {
     let s = setup().await;
     let mut events = three();
