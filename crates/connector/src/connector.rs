@@ -138,6 +138,13 @@ impl Connector {
                 &now_rfc3339(),
             )?;
         }
+        // Subscriptions come back empty; the next sync downloads them again.
+        for s in accounts_file::read_subscriptions(&c.data_dir) {
+            let cache = lock(&c.cache);
+            if cache.subscription_by_url(&s.url)?.is_none() {
+                cache.add_subscription(&s.url, s.name.as_deref(), None, None, &now_rfc3339())?;
+            }
+        }
         Ok((c, moved))
     }
 
@@ -148,6 +155,10 @@ impl Connector {
 
     fn read_accounts_file(&self) -> Vec<accounts_file::Entry> {
         accounts_file::read(&self.data_dir)
+    }
+
+    pub(crate) fn write_subscriptions_file(&self) -> Result<()> {
+        accounts_file::write_subscriptions(&self.data_dir, &lock(&self.cache).subscriptions()?)
     }
 
     fn write_accounts_file(&self) -> Result<()> {

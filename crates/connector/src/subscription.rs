@@ -135,7 +135,9 @@ impl Connector {
             feed.color.as_deref(),
             &now_rfc3339(),
         )?;
-        self.store_feed(&sub, feed, etag, last_modified)
+        let report = self.store_feed(&sub, feed, etag, last_modified)?;
+        self.write_subscriptions_file()?;
+        Ok(report)
     }
 
     /// Removes a subscription (by its link or its name) with everything cached for it. Returns the
@@ -156,6 +158,8 @@ impl Connector {
         match found.as_slice() {
             [one] => {
                 c.delete_subscription(one)?;
+                drop(c);
+                self.write_subscriptions_file()?;
                 Ok(one.display_name.clone())
             }
             [] => Err(Error::Usage(format!(

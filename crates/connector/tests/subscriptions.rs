@@ -224,3 +224,28 @@ async fn bad_links_are_refused_and_nothing_is_stored() {
     let e = s.c.subscribe(&link, None).await.unwrap_err();
     assert!(e.to_string().contains("already subscribed"), "{e}");
 }
+
+#[tokio::test]
+async fn rebuild_cache_keeps_the_subscriptions() {
+    let s = setup().await;
+    let link = s.sim.publish("tokr", feed(&three()));
+    s.c.subscribe(&link, Some("Kept")).await.unwrap();
+    let data = s.dir.path().join("data");
+    drop(s.c);
+    let (c, moved) = Connector::rebuild_cache(OpenOptions {
+        data_dir: data,
+        keyring_service: "calendar-connector-subscription-test".into(),
+    })
+    .unwrap();
+    assert!(moved.is_some());
+    let sub = c.status().unwrap().subscriptions.remove(0);
+    assert_eq!((sub.display_name.as_str(), sub.event_count), ("Kept", 0));
+    let (done, errors) = c.refresh_subscriptions().await;
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(
+        (done[0].events, done[0].unchanged),
+        (3, false),
+        "fetched whole again"
+    );
+    drop(s.sim);
+}
