@@ -47,6 +47,8 @@ function normalise(s) {
     settings: st.settings || {},
     // Demo only: the password the simulator accepts now (shown in the demo's relink wizard).
     demoPassword: st.demoPassword || st.demo_password || null,
+    // Demo only: the simulator's public calendar link, to try subscribing.
+    demoPublishedLink: st.demoPublishedLink || st.demo_published_link || null,
     // The account a notification's "Fix now" asked to relink; the backend hands it out once.
     pendingRelink: st.pendingRelink || st.pending_relink || null,
     defaultServerUrl: st.defaultServerUrl || st.default_server_url || null,

@@ -249,3 +249,31 @@ async fn rebuild_cache_keeps_the_subscriptions() {
     );
     drop(s.sim);
 }
+
+#[tokio::test]
+async fn the_demo_publishes_a_calendar_to_subscribe_to() {
+    let demo = connector::demo::start().await.unwrap();
+    assert!(connector::published::is_published_calendar_link(
+        &demo.published_link
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let c = Connector::open_with_keychain(
+        OpenOptions {
+            data_dir: dir.path().to_path_buf(),
+            keyring_service: "calendar-connector-subscription-test".into(),
+        },
+        Arc::new(MemoryKeychain::default()),
+    )
+    .unwrap();
+    let r = c.subscribe(&demo.published_link, None).await.unwrap();
+    assert_eq!(
+        (r.name.as_str(), r.events, r.quarantined),
+        ("Team holidays (public)", 3, 0)
+    );
+    let from = chrono::Utc::now();
+    let evs = c
+        .events(from, from + chrono::Duration::days(14), None)
+        .unwrap();
+    assert_eq!(evs.len(), 3, "{evs:?}");
+    demo.sim.shutdown().await;
+}

@@ -99,6 +99,7 @@ impl Sim {
         let front = front_listener.local_addr()?;
         let partition = partition_listener.local_addr()?;
         let partition_url = format!("http://{partition}/");
+        let published = cfg.published.clone();
         let store = {
             let cfg = cfg.clone();
             tokio::task::spawn_blocking(move || store::Store::new(&cfg)).await??
@@ -110,6 +111,12 @@ impl Sim {
             cfg.seed,
             partition_url,
         ));
+        {
+            let mut st = shared.lock();
+            for (token, ics) in published {
+                st.published.insert(token, dav::Published::new(ics));
+            }
+        }
         let (stop, rx) = watch::channel(false);
         let tasks = vec![
             tokio::spawn(accept_loop(

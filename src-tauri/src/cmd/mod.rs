@@ -80,6 +80,8 @@ pub struct StateOut {
     /// Demo only: the simulator's currently accepted password (not anyone's secret), so the demo can
     /// show what to paste after "Simulate Apple revoking the password".
     pub demo_password: Option<String>,
+    /// Demo only: the link of the simulator's public calendar, to try subscribing.
+    pub demo_published_link: Option<String>,
     /// Managed policy.
     pub policy: PolicyView,
     /// Settings with the policy applied.
@@ -116,17 +118,19 @@ pub async fn get_state(state: State<'_, AppState>) -> CmdResult<StateOut> {
             a.guidance = Some(guidance_for(reason, Surface::Window));
         }
     }
-    let demo_password = state
+    let (demo_password, demo_published_link) = state
         .demo
         .lock()
         .await
         .as_ref()
-        .map(|d| d.demo.password.clone());
+        .map(|d| (d.demo.password.clone(), d.demo.published_link.clone()))
+        .unzip();
     Ok(StateOut {
         accounts,
         subscriptions,
         demo: state.is_demo(),
         demo_password,
+        demo_published_link,
         policy: settings::policy_view(&state.policy, &state.policy_path),
         settings: state.effective_settings(),
         pending_relink: state.take_pending_relink(),
