@@ -1202,6 +1202,38 @@ async fn a_pasted_public_calendar_link_subscribes_read_only_and_can_be_removed()
     wait_js(&c, "the welcome screen", &visible("btn-link"), long).await;
     click(&c, "btn-link").await;
     wait_js(&c, "the link wizard", &visible("apple-id"), long).await;
+    // A partition host pasted as the server says where sign-in really starts.
+    c.find(Locator::Css("#advanced summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let server = c.find(Locator::Id("server-url")).await.unwrap();
+    server.clear().await.unwrap();
+    server.send_keys("p42-caldav.icloud.com").await.unwrap();
+    wait_js(
+        &c,
+        "the discovery hint",
+        &format!(
+            "{} && document.getElementById('server-url-discovery').textContent.includes('https://caldav.icloud.com/')",
+            visible("server-url-discovery")
+        ),
+        long,
+    )
+    .await;
+    server.clear().await.unwrap();
+    server
+        .send_keys("https://caldav.icloud.com/")
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "the discovery hint gone",
+        "document.getElementById('server-url-discovery').hidden",
+        long,
+    )
+    .await;
     let id = c.find(Locator::Id("apple-id")).await.unwrap();
     id.send_keys(&link).await.unwrap();
     wait_js(
@@ -1222,6 +1254,22 @@ async fn a_pasted_public_calendar_link_subscribes_read_only_and_can_be_removed()
     assert!(
         hint.contains("public calendar someone shared") && hint.contains("no password needed"),
         "{hint}"
+    );
+    let password_steps_hidden = c
+        .execute(
+            &format!(
+                "return !{} && !{};",
+                visible("password"),
+                visible("btn-verify")
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        password_steps_hidden,
+        json!(true),
+        "no password is asked for"
     );
     shot(&c, "20-public-calendar-link-recognised").await;
 

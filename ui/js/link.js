@@ -55,6 +55,7 @@ async function classifyPasted() {
     }
   }
   showPublishedHint(published);
+  $('#link-form').classList.toggle('from-id', !!published && published === fromId);
   const d = $('#server-url-discovery');
   d.hidden = !discovery;
   d.textContent = discovery
@@ -65,6 +66,8 @@ async function classifyPasted() {
 function showPublishedHint(link) {
   pastedPublished = link;
   $('#published-hint').hidden = !link;
+  // A public calendar needs no password: the password steps and "Verify" step aside.
+  $('#link-form').classList.toggle('is-published', !!link);
   $('#published-hint-url').textContent = link || '';
   formError($('#subscribe-error'), null);
   if (link) clearFieldError($('#apple-id'), $('#apple-id-help'));
