@@ -97,6 +97,14 @@ pub fn feed_url(input: &str) -> Result<Url> {
     if u.host_str().is_none_or(str::is_empty) {
         return Err(bad("it has no host"));
     }
+    // A subscription sends no credentials, not even ones written into the link.
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(Error::Usage(
+            "this link has a user name or password in it; a public calendar needs none, and none \
+             is sent. Paste the link without them"
+                .into(),
+        ));
+    }
     u.set_fragment(None);
     Ok(u)
 }
@@ -394,6 +402,10 @@ mod tests {
             .to_string()
             .contains("https://"));
         assert!(feed_url("example.org/x").is_err());
+        assert!(feed_url("https://me:secret@example.org/published/2/x")
+            .unwrap_err()
+            .to_string()
+            .contains("needs none"));
         assert!(feed_url("ftp://example.org/x").is_err());
     }
 

@@ -72,7 +72,13 @@ async fn fetch(
     let resp = transport
         .execute_with_headers(&req.request(), None, &req.headers())
         .await
-        .map_err(transport_error)?;
+        .map_err(|e| match transport_error(e) {
+            Error::Redirected(m) => Error::Protocol(format!(
+                "{m}. The calendar may have moved: ask for its new link and subscribe to that; \
+                 nothing was changed"
+            )),
+            other => other,
+        })?;
     let result = req
         .parse(&resp)
         .map_err(|_| status_error(url, resp.status))?;
