@@ -397,9 +397,9 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
                 println!(
-                    "Subscribed to {} (read-only, no password needed) — {}",
+                    "Subscribed to {} (read-only, no password needed): {}",
                     connector::text::for_display(&r.name),
-                    output::subscription_summary(&r)
+                    output::subscribed_counts(&r)
                 );
                 println!("It is refreshed with every sync; remove it with: calendar-connector-cli unsubscribe {:?}", r.name);
             }

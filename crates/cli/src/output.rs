@@ -265,7 +265,21 @@ fn subscriptions_text(st: &StatusReport, paint: Paint) -> String {
     s
 }
 
-/// What `subscribe` and a refresh did, in words.
+/// What `subscribe` stored, in words.
+pub fn subscribed_counts(r: &connector::SubscriptionReport) -> String {
+    let mut s = count(r.events as usize, "event", "events");
+    if r.quarantined > 0 {
+        s.push_str(&format!(
+            " ({} could not be read and {} kept aside; `status` lists {})",
+            r.quarantined,
+            if r.quarantined == 1 { "is" } else { "are" },
+            if r.quarantined == 1 { "it" } else { "them" }
+        ));
+    }
+    s
+}
+
+/// What a refresh did, in words.
 pub fn subscription_summary(r: &connector::SubscriptionReport) -> String {
     if r.unchanged {
         return format!(
@@ -483,6 +497,50 @@ pub fn parse_range(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subscription_lines_say_what_happened_in_words() {
+        let mut r = connector::SubscriptionReport {
+            url: "https://h/published/2/x".into(),
+            name: "Team".into(),
+            events: 3,
+            fetched: 3,
+            deleted: 0,
+            quarantined: 1,
+            unchanged: false,
+        };
+        assert_eq!(
+            subscribed_counts(&r),
+            "3 events (1 could not be read and is kept aside; `status` lists it)"
+        );
+        assert_eq!(
+            subscription_summary(&r),
+            "Team: 3 events (3 new or changed, 1 event could not be read and kept aside)"
+        );
+        r.unchanged = true;
+        assert_eq!(subscription_summary(&r), "Team: unchanged (3 events)");
+        let st = StatusReport {
+            accounts: vec![],
+            subscriptions: vec![connector::config::SubscriptionStatus {
+                url: r.url.clone(),
+                display_name: "Team".into(),
+                color: None,
+                event_count: 1,
+                read_only: true,
+                hidden: false,
+                last_refresh: None,
+                last_success: None,
+                last_error: Some("gone".into()),
+                quarantined: vec![],
+            }],
+        };
+        let text = status_text(&st, Paint(false));
+        assert!(!text.contains("No account is linked"), "{text}");
+        assert!(
+            text.contains("Team") && text.contains("1 event ") && text.contains("last error: gone"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn policy_json_names_the_managed_preferences_as_a_source() {
