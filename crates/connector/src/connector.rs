@@ -196,12 +196,14 @@ impl Connector {
         if apple_id.is_empty() {
             return Err(Error::Usage("the Apple ID is empty".into()));
         }
-        if crate::published::is_published_calendar_link(server_url) {
-            return Err(Error::Usage(format!(
-                "{} is a public calendar someone shared, not a server: subscribe to it instead \
-                 (read-only, no password needed)",
-                server_url.trim()
-            )));
+        for pasted in [server_url, apple_id.as_str()] {
+            if crate::published::is_published_calendar_link(pasted) {
+                return Err(Error::Usage(format!(
+                    "{} is a public calendar someone shared, not an account: subscribe to it \
+                     instead (read-only, no password needed)",
+                    pasted.trim()
+                )));
+            }
         }
         // A pasted partition host or calendar URL starts the normal discovery (QUIRK(icloud §1.4)).
         let hinted = crate::published::caldav_host_hint(server_url);

@@ -218,6 +218,15 @@ async fn bad_links_are_refused_and_nothing_is_stored() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("subscribe"), "{e}");
+    let e =
+        s.c.link(
+            "webcal://p42-caldav.icloud.com/published/2/x",
+            "https://caldav.icloud.com/",
+            connector::Secret::new(String::from("abcd-efgh-ijkl-mnop")),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("subscribe to it"), "{e}");
     // Twice the same link.
     let link = s.sim.publish("tok4", feed(&three()));
     s.c.subscribe(&link, None).await.unwrap();
