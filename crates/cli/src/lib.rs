@@ -512,13 +512,14 @@ async fn sync_cmd(
     apple_id: Option<&str>,
     retry_auth: bool,
 ) -> anyhow::Result<i32> {
-    let (reports, mut errors) = c.sync(apple_id, progress_fn(cli.json), retry_auth).await;
     // Subscriptions belong to no account: refreshed when every account is synced.
-    let (subs, sub_errors) = match apple_id {
-        None => c.refresh_subscriptions().await,
-        Some(_) => (vec![], vec![]),
+    let (reports, subs, errors) = match apple_id {
+        None => c.sync_everything(progress_fn(cli.json), retry_auth).await,
+        Some(_) => {
+            let (r, e) = c.sync(apple_id, progress_fn(cli.json), retry_auth).await;
+            (r, vec![], e)
+        }
     };
-    errors.extend(sub_errors);
     if cli.json {
         let errs: Vec<_> = errors
             .iter()

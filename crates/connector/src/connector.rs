@@ -299,7 +299,36 @@ impl Connector {
     /// reported as [`Error::NeedsRelink`] — unless `retry_auth`, the person's explicit "Try again",
     /// which first spends one verification request (within the 3-per-15-minutes limit). Returns the
     /// reports of the accounts that synced and the errors of the others (all accounts are attempted).
+    /// Without `apple_id` the subscriptions are refreshed too (their errors join the others; see
+    /// [`Connector::sync_everything`] for their reports).
     pub async fn sync(
+        &self,
+        apple_id: Option<&str>,
+        progress: ProgressFn,
+        retry_auth: bool,
+    ) -> (Vec<SyncReport>, Vec<Error>) {
+        match apple_id {
+            Some(_) => self.sync_accounts(apple_id, progress, retry_auth).await,
+            None => {
+                let (reports, _, errors) = self.sync_everything(progress, retry_auth).await;
+                (reports, errors)
+            }
+        }
+    }
+
+    /// Syncs every account, then refreshes every subscription: the reports of both and every error.
+    pub async fn sync_everything(
+        &self,
+        progress: ProgressFn,
+        retry_auth: bool,
+    ) -> (Vec<SyncReport>, Vec<crate::SubscriptionReport>, Vec<Error>) {
+        let (reports, mut errors) = self.sync_accounts(None, progress, retry_auth).await;
+        let (subs, sub_errors) = self.refresh_subscriptions().await;
+        errors.extend(sub_errors);
+        (reports, subs, errors)
+    }
+
+    async fn sync_accounts(
         &self,
         apple_id: Option<&str>,
         progress: ProgressFn,

@@ -215,13 +215,10 @@ pub async fn sync_now<R: Runtime>(
 ) -> CmdResult<SyncOut> {
     let conn = state.current().await;
     changed(&app);
-    let (reports, mut errors) = conn
+    // Without an account, the subscriptions are refreshed too (they belong to no account).
+    let (reports, errors) = conn
         .sync(apple_id.as_deref(), progress_fn(&app), false)
         .await;
-    // "Sync now" for everything also refreshes the subscriptions (they belong to no account).
-    if apple_id.is_none() {
-        errors.extend(conn.refresh_subscriptions().await.1);
-    }
     changed(&app);
     Ok(SyncOut {
         reports,
