@@ -255,3 +255,82 @@ async fn a_radicale_calendar_that_needs_a_password_is_refused_in_words() {
     assert!(r.stderr.contains("asks for a password"), "{}", show(&r));
     assert!(r.stderr.contains("not a public calendar"), "{}", show(&r));
 }
+
+/// A real server's calendar that anyone may read (Radicale with anonymous read rights): subscribed to
+/// by its https-or-loopback URL like a published iCloud calendar, its events arrive and a sync keeps
+/// them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_public_radicale_calendar_can_be_subscribed_to() {
+    let Some(bin) = e2e::radicale_bin() else {
+        eprintln!("Radicale is not installed; skipped");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cal = dir
+        .path()
+        .join("collections/collection-root/public/holidays");
+    std::fs::create_dir_all(&cal).unwrap();
+    std::fs::write(
+        cal.join(".Radicale.props"),
+        r#"{"tag": "VCALENDAR", "D:displayname": "Holidays"}"#,
+    )
+    .unwrap();
+    for (uid, what, day) in [("r1", "Harvest fair", 7), ("r2", "Lantern walk", 11)] {
+        std::fs::write(
+            cal.join(format!("{uid}.ics")),
+            feed("Holidays", &[event(uid, what, day)]),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        dir.path().join("rights"),
+        "[read-public]\nuser: .*\ncollection: (|public|public/holidays(/.*)?)\npermissions: Rr\n",
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let conf = dir.path().join("radicale.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[server]\nhosts = 127.0.0.1:{port}\n[auth]\ntype = none\n[rights]\ntype = from_file\nfile = {}\n[storage]\nfilesystem_folder = {}\n[logging]\nlevel = warning\n",
+            dir.path().join("rights").display(),
+            dir.path().join("collections").display()
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(bin)
+        .arg("--config")
+        .arg(&conf)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "Radicale did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let env = Env::new();
+    let url = format!("http://127.0.0.1:{port}/public/holidays/");
+    let r = env.run_async(&["subscribe", &url], None).await;
+    let sync = env.run_async(&["sync", "--json"], None).await;
+    let st = env.status().await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert!(r.stdout.contains("2 events"), "{}", show(&r));
+    assert_eq!(sync.code, 0, "{}", show(&sync));
+    assert_eq!(st["subscriptions"][0]["event_count"], 2, "{st}");
+    assert_eq!(
+        st["subscriptions"][0]["last_error"],
+        serde_json::Value::Null,
+        "{st}"
+    );
+}
