@@ -36,5 +36,10 @@ fn calendar_connector_commands() -> &'static [&'static str] {
         "open_apple_account",
         "open_url",
         "window_ready",
+        "classify_link",
+        "subscribe_calendar",
+        "unsubscribe_calendar",
+        "set_subscription_hidden",
+        "refresh_subscriptions",
     ]
 }

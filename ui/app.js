@@ -14,7 +14,8 @@ import { initSettings, openSettings, renderSettings, settingsVisible } from './j
 import { initDemo, renderDemo } from './js/demo.js';
 
 function hasAccounts() {
-  return store.state.accounts.length > 0;
+  // A subscription alone (no account) is enough for the main window.
+  return store.state.accounts.length > 0 || (store.state.subscriptions || []).length > 0;
 }
 
 function goHome() {
@@ -48,8 +49,8 @@ function onState(state) {
   if (settingsVisible()) renderSettings(state);
   const scr = currentScreen();
   // Linked or unlinked elsewhere (CLI, tray): follow.
-  if (scr === 'welcome' && state.accounts.length > 0) goHome();
-  if (state.accounts.length === 0 && !['welcome', 'link-wizard', 'loading'].includes(scr) && !isVerifying()) goHome();
+  if (scr === 'welcome' && hasAccounts()) goHome();
+  if (!hasAccounts() && !['welcome', 'link-wizard', 'loading'].includes(scr) && !isVerifying()) goHome();
   updateChrome();
 }
 

@@ -151,6 +151,14 @@ fn redact_emails(s: &str) -> String {
     out
 }
 
+/// The unguessable part of a subscription's link (its last path segment), when it is long enough to
+/// be one.
+fn link_token(url: &str) -> Option<String> {
+    let path = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let last = path.trim_end_matches('/').rsplit('/').next()?;
+    (last.len() >= 8 && path.contains('/')).then(|| last.to_owned())
+}
+
 fn tail(bytes: &[u8]) -> String {
     let from = bytes.len().saturating_sub(LOG_TAIL);
     String::from_utf8_lossy(&bytes[from..]).into_owned()
@@ -160,14 +168,19 @@ fn tail(bytes: &[u8]) -> String {
 pub fn write_zip(input: &Input, out: &Path) -> Result<(), String> {
     let mut apple_ids = Vec::new();
     let mut statuses = Vec::new();
+    let mut extra = input.extra_secrets.clone();
     for c in &input.connectors {
         apple_ids.extend(c.account_ids().unwrap_or_default());
         statuses.push(match c.status() {
-            Ok(s) => serde_json::to_value(&s).unwrap_or_default(),
+            Ok(s) => {
+                // Whoever has a public calendar's link can read it: its token stays home.
+                extra.extend(s.subscriptions.iter().filter_map(|x| link_token(&x.url)));
+                serde_json::to_value(&s).unwrap_or_default()
+            }
             Err(e) => serde_json::json!({ "error": e.to_string() }),
         });
     }
-    let red = |t: &str| redact(t, &apple_ids, &input.extra_secrets);
+    let red = |t: &str| redact(t, &apple_ids, &extra);
     let mut files: Vec<(String, String)> = Vec::new();
     files.push((
         "about.txt".into(),
@@ -236,6 +249,17 @@ pub fn write_zip(input: &Input, out: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_subscription_link_token_is_redacted() {
+        let url = "https://p42-caldav.icloud.com/published/2/MTIzNDU2Nzg5MDEyMzQ1Ng";
+        let t = link_token(url).unwrap();
+        assert_eq!(t, "MTIzNDU2Nzg5MDEyMzQ1Ng");
+        let out = redact(&format!("refresh of {url} failed"), &[], &[t]);
+        assert!(!out.contains("MTIzNDU2"), "{out}");
+        assert!(out.contains("p42-caldav.icloud.com/published/2/"), "{out}");
+        assert_eq!(link_token("https://h/"), None);
+    }
 
     #[test]
     fn apple_ids_emails_passwords_and_auth_headers_are_redacted() {

@@ -1145,3 +1145,201 @@ async fn errors_sit_beside_their_button_the_layout_holds_and_files_go_through_th
 async fn pw_hint(c: &Client, id: &str) -> String {
     c.find(Locator::Id(id)).await.unwrap().text().await.unwrap()
 }
+
+// ===== issue 18 point 5: subscriptions to published calendars (appended by the issue18b branch) =====
+
+/// A public calendar link of the running simulator pasted into the link wizard's Apple ID field is
+/// recognised as it is typed and offers "Subscribe"; subscribing opens the main window with the
+/// subscription as its own read-only calendar in its colour, its events in the agenda; "Remove…"
+/// with its confirmation takes it away again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pasted_public_calendar_link_subscribes_read_only_and_can_be_removed() {
+    if !require_or_skip() {
+        return;
+    }
+    use std::io::BufRead;
+    let mut sim = Command::new(workspace_bin("icloud-sim"))
+        .args(["--port", "0", "--events-per-calendar", "3"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(sim.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let front = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("front="))
+        .unwrap_or_else(|| panic!("no READY line: {line:?}"))
+        .to_owned();
+    // Three events in the agenda's next days, published the way iCloud serves a shared calendar.
+    let day = |n: i64| (chrono::Utc::now() + chrono::Duration::days(n)).format("%Y%m%d");
+    let mut ics = String::from(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Apple Inc.//iCloud//EN\r\n\
+         X-WR-CALNAME:Team holidays\r\nX-APPLE-CALENDAR-COLOR:#FF2968\r\n",
+    );
+    for (n, what) in [(1, "Founders day"), (2, "Summer party"), (3, "Quiet day")] {
+        ics.push_str(&format!(
+            "BEGIN:VEVENT\r\nUID:pub-{n}@example.com\r\nDTSTAMP:20260101T000000Z\r\n\
+             DTSTART;VALUE=DATE:{}\r\nDTEND;VALUE=DATE:{}\r\nSUMMARY:{what}\r\nEND:VEVENT\r\n",
+            day(n),
+            day(n + 1)
+        ));
+    }
+    ics.push_str("END:VCALENDAR\r\n");
+    let token = "MTc0OTY4MjkxNzE0OTY4Mg";
+    assert_eq!(
+        post_plain(&format!("{front}__sim/publish?token={token}"), &ics),
+        200
+    );
+    let link = format!(
+        "webcal://{}published/2/{token}",
+        front.trim_start_matches("http://")
+    );
+
+    let data = tempfile::tempdir().unwrap();
+    let c = open_app(json!(["--data-dir", data.path()])).await;
+    let long = Duration::from_secs(60);
+    wait_js(&c, "the welcome screen", &visible("btn-link"), long).await;
+    click(&c, "btn-link").await;
+    wait_js(&c, "the link wizard", &visible("apple-id"), long).await;
+    // A partition host pasted as the server says where sign-in really starts.
+    c.find(Locator::Css("#advanced summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let server = c.find(Locator::Id("server-url")).await.unwrap();
+    server.clear().await.unwrap();
+    server.send_keys("p42-caldav.icloud.com").await.unwrap();
+    wait_js(
+        &c,
+        "the discovery hint",
+        &format!(
+            "{} && document.getElementById('server-url-discovery').textContent.includes('https://caldav.icloud.com/')",
+            visible("server-url-discovery")
+        ),
+        long,
+    )
+    .await;
+    server.clear().await.unwrap();
+    server
+        .send_keys("https://caldav.icloud.com/")
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "the discovery hint gone",
+        "document.getElementById('server-url-discovery').hidden",
+        long,
+    )
+    .await;
+    let id = c.find(Locator::Id("apple-id")).await.unwrap();
+    id.send_keys(&link).await.unwrap();
+    wait_js(
+        &c,
+        "the public calendar hint",
+        &visible("published-hint"),
+        long,
+    )
+    .await;
+    wait_js(
+        &c,
+        "the whole link in the hint",
+        &format!("document.getElementById('published-hint-url').textContent === '{link}'"),
+        long,
+    )
+    .await;
+    let hint = pw_hint(&c, "published-hint").await;
+    assert!(
+        hint.contains("public calendar someone shared") && hint.contains("no password needed"),
+        "{hint}"
+    );
+    let password_steps_hidden = c
+        .execute(
+            &format!(
+                "return !{} && !{};",
+                visible("password"),
+                visible("btn-verify")
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        password_steps_hidden,
+        json!(true),
+        "no password is asked for"
+    );
+    shot(&c, "20-public-calendar-link-recognised").await;
+
+    click(&c, "btn-subscribe").await;
+    wait_js(
+        &c,
+        "the subscription in the sidebar",
+        "document.querySelector('#account-list .subscription-card')",
+        long,
+    )
+    .await;
+    let card = wait_js(
+        &c,
+        "its text",
+        "document.querySelector('#account-list .subscription-card').innerText",
+        long,
+    )
+    .await;
+    let card = card.as_str().unwrap_or("");
+    assert!(card.contains("Team holidays"), "{card}");
+    assert!(card.contains("Subscribed"), "{card}");
+    assert!(card.contains("read-only"), "{card}");
+    assert!(card.contains("3 events"), "{card}");
+    let colour = c
+        .execute(
+            "return document.querySelector('#account-list .subscription-card .calendar-row').style.getPropertyValue('--cal-color');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(colour, json!("#FF2968"));
+    wait_js(
+        &c,
+        "its events in the agenda",
+        &format!("{AGENDA_COUNT} >= 3 && document.getElementById('agenda').innerText.includes('Summer party')"),
+        long,
+    )
+    .await;
+    shot(&c, "21-subscribed-read-only-calendar").await;
+
+    // Remove…, confirmed: gone, with its events (no account is left, so the welcome screen returns).
+    c.find(Locator::Css("#account-list .subscription-card .btn-remove"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "the confirmation",
+        "document.getElementById('confirm-unsubscribe').open",
+        long,
+    )
+    .await;
+    shot(&c, "22-remove-subscription-confirmation").await;
+    click(&c, "btn-unsubscribe-confirm").await;
+    wait_js(
+        &c,
+        "the subscription gone",
+        "!document.querySelector('#account-list .subscription-card')",
+        long,
+    )
+    .await;
+    let st = invoke(&c, "get_state", json!({})).await;
+    assert_eq!(st["ok"]["subscriptions"], json!([]), "{st}");
+    shot(&c, "23-subscription-removed").await;
+    let _ = tokio::time::timeout(Duration::from_secs(20), c.close()).await;
+    let _ = sim.kill();
+    let _ = sim.wait();
+}
+// ===== end of the issue18b block =====

@@ -49,6 +49,7 @@ const DEMO_CALENDARS = [
 
 const mock = {
   accounts: [],
+  subscriptions: [],
   demo: false,
   revoked: false,
   acceptedPassword: 'abcd-efgh-ijkl-mnop',
@@ -187,7 +188,7 @@ const commands = {
     const pendingRelink = mock.pendingRelink;
     mock.pendingRelink = null; // handed out once, like the backend
     return {
-      accounts: structuredClone(mock.accounts), demo: mock.demo, demoPassword: mock.demo ? mock.acceptedPassword : null,
+      accounts: structuredClone(mock.accounts), subscriptions: structuredClone(mock.subscriptions), demo: mock.demo, demoPassword: mock.demo ? mock.acceptedPassword : null,
       policy: mock.policy, settings: { ...mock.settings }, pendingRelink, defaultServerUrl: 'https://caldav.icloud.com/', version: 'mock',
     };
   },
@@ -309,6 +310,37 @@ const commands = {
   async open_apple_account() {
     console.info('[mock] would open https://account.apple.com');
     return null;
+  },
+  // Subscriptions: the same recognition rule as connector::published, a fixed feed.
+  async classify_link({ input }) {
+    const s = String(input || '').trim();
+    const published = /^(webcals?|https?):\/\/[^/]+\/published\/./i.test(s);
+    const partition = /^(https?:\/\/)?p\d+-caldav\.icloud\.com(\.cn)?([:/]|$)/i.test(s);
+    return { published, discoveryStart: !published && partition ? 'https://caldav.icloud.com/' : null };
+  },
+  async subscribe_calendar({ url, name }) {
+    await wait(500);
+    const link = String(url).replace(/^webcal:/i, 'https:');
+    if (mock.subscriptions.some((s) => s.url === link)) throw { code: 'usage', message: 'you are already subscribed to this calendar as "Team holidays"' };
+    const now = new Date().toISOString();
+    mock.subscriptions.push({ url: link, display_name: name || 'Team holidays', color: '#FF2968', event_count: 3, read_only: true, hidden: false, last_refresh: now, last_success: now, last_error: null, quarantined: [] });
+    emit('state-changed', {});
+    return { url: link, name: name || 'Team holidays', events: 3, fetched: 3, deleted: 0, quarantined: 0, unchanged: false };
+  },
+  async unsubscribe_calendar({ url }) {
+    const s = mock.subscriptions.find((x) => x.url === url);
+    mock.subscriptions = mock.subscriptions.filter((x) => x.url !== url);
+    emit('state-changed', {});
+    return s ? s.display_name : url;
+  },
+  async set_subscription_hidden({ url, hidden }) {
+    const s = mock.subscriptions.find((x) => x.url === url);
+    if (s) s.hidden = hidden;
+    return null;
+  },
+  async refresh_subscriptions() {
+    const reports = mock.subscriptions.map((s) => ({ url: s.url, name: s.display_name, events: s.event_count, fetched: 0, deleted: 0, quarantined: 0, unchanged: true }));
+    return { reports, errors: [] };
   },
 };
 

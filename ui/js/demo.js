@@ -20,6 +20,11 @@ export function renderDemo(state) {
   banner.hidden = !show;
   document.body.classList.toggle('has-demo', show);
   if (!show) return;
+  // Until it is subscribed to, the demo offers its public calendar link.
+  const link = state.demoPublishedLink;
+  const subscribed = (state.subscriptions || []).length > 0;
+  $('#demo-published').hidden = !link || subscribed;
+  $('#demo-published-link').textContent = link || '';
   const acc = demoAccount(state);
   const revoked = acc && acc.state === 'needs_relink';
   const btn = $('#btn-simulate-revocation');

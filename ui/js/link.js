@@ -1,5 +1,7 @@
 // The link wizard (Apple ID → app-specific password → first sync) and the demo start, which shares
-// its sync step.
+// its sync step. A public calendar link pasted in the Apple ID or server field is recognised as it is
+// typed and offers a subscription (read-only, no password) instead; an iCloud partition host in the
+// server field says where sign-in really starts.
 
 import { $, h, clear, showScreen, showPanel, showError, clearError, busy, announce, formError, fieldError, clearFieldError } from './dom.js';
 import { invoke } from './ipc.js';
@@ -16,6 +18,8 @@ let tracker;
 let pw;
 let verifying = false;
 let linkedId = null;
+let pastedPublished = null;
+let classifySeq = 0;
 
 export function initLink(h0) {
   handlers = { ...handlers, ...h0 };
@@ -26,6 +30,74 @@ export function initLink(h0) {
   $('#btn-link-cancel').addEventListener('click', () => { if (!verifying) handlers.cancel(); });
   $('#btn-link-finish').addEventListener('click', () => handlers.done(linkedId));
   $('#server-url').addEventListener('input', () => pw.refresh());
+  $('#server-url').addEventListener('input', classifyPasted);
+  $('#apple-id').addEventListener('input', classifyPasted);
+  $('#btn-subscribe').addEventListener('click', subscribeNow);
+}
+
+/** Asks the engine what was pasted (no request leaves the computer) and shows the matching hint. */
+async function classifyPasted() {
+  const seq = ++classifySeq;
+  const fromId = $('#apple-id').value.trim();
+  const server = $('#server-url');
+  const fromServer = server.disabled ? '' : (server.value || '').trim();
+  let published = null;
+  let discovery = null;
+  for (const input of [fromId, fromServer]) {
+    if (!input) continue;
+    try {
+      const r = await invoke('classify_link', { input });
+      if (seq !== classifySeq) return; // a newer keystroke is being checked
+      if (r.published && !published) published = input;
+      if (input === fromServer && r.discoveryStart) discovery = r.discoveryStart;
+    } catch {
+      // Only a hint: without it the form works as before.
+    }
+  }
+  showPublishedHint(published);
+  $('#link-form').classList.toggle('from-id', !!published && published === fromId);
+  const d = $('#server-url-discovery');
+  d.hidden = !discovery;
+  d.textContent = discovery
+    ? `This is one of iCloud’s calendar servers. Sign-in starts at ${discovery} and finds your calendars from there.`
+    : '';
+}
+
+function showPublishedHint(link) {
+  pastedPublished = link;
+  $('#published-hint').hidden = !link;
+  // A public calendar needs no password: the password steps and "Verify" step aside.
+  $('#link-form').classList.toggle('is-published', !!link);
+  $('#published-hint-url').textContent = link || '';
+  formError($('#subscribe-error'), null);
+  if (link) clearFieldError($('#apple-id'), $('#apple-id-help'));
+}
+
+/** Subscribes to the pasted public calendar, then opens the main window where it is listed. */
+async function subscribeNow() {
+  if (verifying) return;
+  // What the fields hold now, not what the last keystroke's check found.
+  await classifyPasted();
+  if (!pastedPublished) return;
+  clearError();
+  formError($('#subscribe-error'), null);
+  verifying = true;
+  const restore = busy($('#btn-subscribe'), 'Subscribing…');
+  try {
+    const r = await invoke('subscribe_calendar', { url: pastedPublished });
+    if ($('#apple-id').value.trim() === pastedPublished) $('#apple-id').value = '';
+    const server = $('#server-url');
+    if (!server.disabled && server.value.trim() === pastedPublished) server.value = store.state.defaultServerUrl || DEFAULT_SERVER;
+    showPublishedHint(null);
+    await reload().catch(showError);
+    announce(`Subscribed to ${r.name}: ${plural(Number(r.events) || 0, 'event', 'events')}, read-only.`);
+    handlers.done(null);
+  } catch (e) {
+    formError($('#subscribe-error'), e);
+  } finally {
+    verifying = false;
+    restore();
+  }
 }
 
 function serverUrl() {
@@ -90,6 +162,9 @@ export function openLinkWizard() {
   $('#btn-verify').disabled = false;
   $('#btn-link-cancel').hidden = false;
   applyPolicy();
+  showPublishedHint(null);
+  $('#server-url-discovery').hidden = true;
+  classifyPasted();
   pw.reset();
   $('#link-wizard').dataset.mode = 'link';
   setStep(1);
@@ -108,6 +183,11 @@ function showSyncStep(title, lead) {
 
 async function verify() {
   if (verifying) return; // one request only
+  if (pastedPublished) {
+    // "Verify" on a public calendar link: it needs no password, so subscribe.
+    await subscribeNow();
+    return;
+  }
   clearError();
   formError($('#link-error'), null);
   const appleIdEl = $('#apple-id');

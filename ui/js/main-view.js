@@ -8,6 +8,7 @@ import { calendarRow, keepingFocus } from './calendars.js';
 import { refreshAgenda } from './agenda.js';
 import { ProgressTracker } from './progress.js';
 import { relativeTime, fullDateTime, plural } from './format.js';
+import { initSubscriptions, subscriptionCard } from './subscriptions.js';
 
 export const STATE_LABELS = {
   active: 'Up to date',
@@ -42,6 +43,7 @@ export function initMain(h0) {
   $('#btn-fix-now').addEventListener('click', () => bannerAccount && handlers.openRelink(bannerAccount));
   $('#btn-try-again').addEventListener('click', tryAgain);
   $('#btn-add-account').addEventListener('click', () => handlers.openLink());
+  initSubscriptions(() => reload().then(refreshAgenda));
   setInterval(updateRelativeTimes, 30 * 1000);
 }
 
@@ -51,8 +53,9 @@ export function renderMain(state) {
   renderQuarantine(state);
   renderLastSync(state);
   const needs = state.accounts.filter((a) => a.state === 'needs_relink');
-  $('#btn-sync').disabled = manualSync || state.accounts.length === 0 || needs.length === state.accounts.length;
-  $('#btn-sync').title = needs.length && needs.length === state.accounts.length
+  const subs = (state.subscriptions || []).length;
+  $('#btn-sync').disabled = manualSync || (!subs && (state.accounts.length === 0 || needs.length === state.accounts.length));
+  $('#btn-sync').title = !subs && needs.length && needs.length === state.accounts.length
     ? 'Sync is paused until the account is relinked' : '';
 }
 
@@ -167,12 +170,14 @@ function renderAccountList(state) {
       fix,
       cals));
   }
+  for (const sub of state.subscriptions || []) list.append(subscriptionCard(sub));
 }
 
 function renderQuarantine(state) {
   const section = $('#quarantine');
   const list = clear($('#quarantine-list'));
-  const items = state.accounts.flatMap((a) => a.quarantined.map((q) => ({ ...q, apple_id: a.apple_id })));
+  const items = state.accounts.flatMap((a) => a.quarantined.map((q) => ({ ...q, apple_id: a.apple_id })))
+    .concat((state.subscriptions || []).flatMap((s) => s.quarantined || []));
   section.hidden = items.length === 0;
   for (const q of items) {
     const name = String(q.href || '').split('/').filter(Boolean).pop() || q.href;
@@ -186,14 +191,16 @@ function renderQuarantine(state) {
 
 function renderLastSync(state) {
   const el = clear($('#last-sync'));
-  const times = state.accounts.map((a) => a.last_successful_sync).filter(Boolean).sort();
+  const times = state.accounts.map((a) => a.last_successful_sync)
+    .concat((state.subscriptions || []).map((s) => s.last_success)).filter(Boolean).sort();
   const last = times[times.length - 1];
   el.append(last ? timeNode('Last synced ', last, '') : h('span', { text: 'Not synced yet' }));
 }
 
 async function syncNow() {
   const accounts = store.state.accounts.filter((a) => a.state !== 'needs_relink');
-  if (!accounts.length) {
+  const subscriptions = (store.state.subscriptions || []).length > 0;
+  if (!accounts.length && !subscriptions) {
     if (bannerAccount) focusHeading($('#banner-relink-title'));
     return;
   }
@@ -212,6 +219,15 @@ async function syncNow() {
       } catch (e) {
         // A pause is said once, by the banner that appears with its "Fix now".
         if (e.code !== 'needs_relink') messages.push(e.message);
+      }
+    }
+    if (subscriptions) {
+      // Every account was synced one by one above; the subscriptions are refreshed separately.
+      try {
+        const res = await invoke('refresh_subscriptions');
+        for (const e of (res && res.errors) || []) if (e && e.message) messages.push(e.message);
+      } catch (e) {
+        messages.push(e.message);
       }
     }
   } finally {

@@ -3,7 +3,7 @@
 import { invoke } from './ipc.js';
 
 export const store = {
-  state: { accounts: [], demo: false, policy: {}, settings: {} },
+  state: { accounts: [], subscriptions: [], demo: false, policy: {}, settings: {} },
   loaded: false,
 };
 
@@ -40,11 +40,15 @@ function normalise(s) {
       calendars: Array.isArray(a.calendars) ? a.calendars : [],
       quarantined: Array.isArray(a.quarantined) ? a.quarantined : [],
     })) : [],
+    // Subscriptions to published calendars: read-only, no password, no account.
+    subscriptions: Array.isArray(st.subscriptions) ? st.subscriptions : [],
     demo: !!st.demo,
     policy: st.policy || {},
     settings: st.settings || {},
     // Demo only: the password the simulator accepts now (shown in the demo's relink wizard).
     demoPassword: st.demoPassword || st.demo_password || null,
+    // Demo only: the simulator's public calendar link, to try subscribing.
+    demoPublishedLink: st.demoPublishedLink || st.demo_published_link || null,
     // The account a notification's "Fix now" asked to relink; the backend hands it out once.
     pendingRelink: st.pendingRelink || st.pending_relink || null,
     defaultServerUrl: st.defaultServerUrl || st.default_server_url || null,

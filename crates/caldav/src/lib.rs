@@ -23,7 +23,7 @@ pub mod xml;
 
 pub use discovery::{CalendarHomeSet, CalendarInfo, CurrentUserPrincipal, ListCalendars};
 pub use error::{DavError, RunError, TransportError, XmlError};
-pub use get::{Get, GetResult};
+pub use get::{ConditionalGet, ConditionalResult, Get, GetResult};
 pub use multiget::{CalendarMultiget, MultigetItem};
 pub use options::{DavCapabilities, Options};
 pub use propfind::{ListEtags, Propfind};

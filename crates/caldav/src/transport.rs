@@ -144,13 +144,25 @@ impl Transport {
         req: &PreparedRequest,
         creds: Option<&Credentials<'_>>,
     ) -> Result<RawResponse, TransportError> {
+        self.execute_with_headers(req, creds, &http::HeaderMap::new())
+            .await
+    }
+
+    /// [`Transport::execute`] with extra request headers (e.g. `If-None-Match` of a conditional GET),
+    /// sent again on every same-host redirect.
+    pub async fn execute_with_headers(
+        &self,
+        req: &PreparedRequest,
+        creds: Option<&Credentials<'_>>,
+        extra: &http::HeaderMap,
+    ) -> Result<RawResponse, TransportError> {
         let mut url = req.url.clone();
         let mut redirects = 0;
         loop {
             if creds.is_some() {
                 self.check_credentials_allowed(&url)?;
             }
-            let resp = self.send_once(req, &url, creds).await?;
+            let resp = self.send_once(req, &url, creds, extra).await?;
             let status = resp.status().as_u16();
             if let Some(target) = redirect_target(&resp, &url) {
                 if !same_origin(&url, &target) {
@@ -199,8 +211,12 @@ impl Transport {
         req: &PreparedRequest,
         url: &Url,
         creds: Option<&Credentials<'_>>,
+        extra: &http::HeaderMap,
     ) -> Result<reqwest::Response, TransportError> {
         let mut rb = self.inner.client.request(req.method.clone(), url.clone());
+        for (name, value) in extra {
+            rb = rb.header(name, value);
+        }
         if let Some(depth) = req.depth {
             rb = rb.header("Depth", depth.as_str());
         }

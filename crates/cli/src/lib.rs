@@ -91,7 +91,21 @@ enum Command {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Sync every account (or one).
+    /// Subscribe to a calendar someone shared publicly (a webcal:// or https:// link, such as
+    /// webcal://p42-caldav.icloud.com/published/2/…): read-only, no password, refreshed with every sync.
+    Subscribe {
+        /// The link.
+        url: String,
+        /// Name to show instead of the calendar's own.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Remove a subscription (by its link or its name) and the events cached for it.
+    Unsubscribe {
+        /// The link or the name shown in `status`.
+        url_or_name: String,
+    },
+    /// Sync every account (or one) and refresh the subscriptions.
     Sync {
         /// Only this account.
         #[arg(long)]
@@ -365,6 +379,34 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(exit::OK)
         }
+        Command::Subscribe { url, name } => {
+            let c = open(&cli, cli.data_dir.clone())?;
+            let r = c.subscribe(url, name.as_deref()).await?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!(
+                    "Subscribed to {} (read-only, no password needed): {}",
+                    connector::text::for_display(&r.name),
+                    output::subscribed_counts(&r)
+                );
+                println!("It is refreshed with every sync; remove it with: calendar-connector-cli unsubscribe {:?}", r.name);
+            }
+            Ok(exit::OK)
+        }
+        Command::Unsubscribe { url_or_name } => {
+            let c = open(&cli, cli.data_dir.clone())?;
+            let name = c.unsubscribe(url_or_name)?;
+            if cli.json {
+                println!("{}", serde_json::json!({ "unsubscribed": name }));
+            } else {
+                println!(
+                    "Unsubscribed from {}; its cached events were removed.",
+                    connector::text::for_display(&name)
+                );
+            }
+            Ok(exit::OK)
+        }
         Command::Sync {
             apple_id,
             retry_auth,
@@ -459,7 +501,14 @@ async fn sync_cmd(
     apple_id: Option<&str>,
     retry_auth: bool,
 ) -> anyhow::Result<i32> {
-    let (reports, errors) = c.sync(apple_id, progress_fn(cli.json), retry_auth).await;
+    // Subscriptions belong to no account: refreshed when every account is synced.
+    let (reports, subs, errors) = match apple_id {
+        None => c.sync_everything(progress_fn(cli.json), retry_auth).await,
+        Some(_) => {
+            let (r, e) = c.sync(apple_id, progress_fn(cli.json), retry_auth).await;
+            (r, vec![], e)
+        }
+    };
     if cli.json {
         let errs: Vec<_> = errors
             .iter()
@@ -468,12 +517,15 @@ async fn sync_cmd(
         println!(
             "{}",
             serde_json::to_string_pretty(
-                &serde_json::json!({"accounts": reports, "errors": errs})
+                &serde_json::json!({"accounts": reports, "subscriptions": subs, "errors": errs})
             )?
         );
     } else {
         for r in &reports {
             println!("{}", output::sync_summary(r));
+        }
+        for r in &subs {
+            println!("{}", output::subscription_summary(r));
         }
     }
     // Exit with the most specific code: relink beats unreachable beats other.

@@ -133,7 +133,7 @@ pub fn sync_summary(r: &SyncReport) -> String {
 /// The status in words (`paint`: colour for a terminal).
 pub fn status_text(st: &StatusReport, paint: Paint) -> String {
     let mut s = String::new();
-    if st.accounts.is_empty() {
+    if st.accounts.is_empty() && st.subscriptions.is_empty() {
         s.push_str("No account is linked. Link one with: calendar-connector-cli link --apple-id YOU@icloud.com\n");
         s.push_str("Or try it without an Apple ID: calendar-connector-cli demo\n");
         return s;
@@ -211,6 +211,103 @@ pub fn status_text(st: &StatusReport, paint: Paint) -> String {
                 ));
             }
         }
+    }
+    s.push_str(&subscriptions_text(st, paint));
+    s
+}
+
+/// The subscriptions to published calendars in `status`: one line each, read-only, with the last
+/// refresh or what went wrong.
+fn subscriptions_text(st: &StatusReport, paint: Paint) -> String {
+    let mut s = String::new();
+    if st.subscriptions.is_empty() {
+        return s;
+    }
+    s.push_str(&format!(
+        "{} {}
+",
+        paint.bold("Subscribed calendars"),
+        paint.dim("(public links, read-only, no password)")
+    ));
+    for sub in &st.subscriptions {
+        let state = match (&sub.last_error, &sub.last_success) {
+            (Some(_), _) => paint.warn("refresh failed (retried by itself)"),
+            (None, Some(_)) => paint.ok("up to date"),
+            (None, None) => "not refreshed yet".to_owned(),
+        };
+        s.push_str(&format!(
+            "  {} {:>6} {}  read-only{}: {}\n",
+            paint.bold(&shown(&sub.display_name)),
+            sub.event_count,
+            if sub.event_count == 1 {
+                "event "
+            } else {
+                "events"
+            },
+            if sub.hidden { "  hidden" } else { "" },
+            state
+        ));
+        s.push_str(&format!("    {}\n", paint.dim(&shown(&sub.url))));
+        if let Some(t) = &sub.last_success {
+            s.push_str(&format!("    last refreshed: {t}\n"));
+        }
+        if let Some(e) = &sub.last_error {
+            s.push_str(&format!("    last error: {}\n", paint.warn(&shown(e))));
+        }
+        for q in &sub.quarantined {
+            s.push_str(&format!(
+                "    could not read {}: {}\n",
+                shown(&q.href),
+                shown(&q.error)
+            ));
+        }
+    }
+    s
+}
+
+/// What `subscribe` stored, in words.
+pub fn subscribed_counts(r: &connector::SubscriptionReport) -> String {
+    let mut s = count(r.events as usize, "event", "events");
+    if r.quarantined > 0 {
+        s.push_str(&format!(
+            " ({} could not be read and {} kept aside; `status` lists {})",
+            r.quarantined,
+            if r.quarantined == 1 { "is" } else { "are" },
+            if r.quarantined == 1 { "it" } else { "them" }
+        ));
+    }
+    s
+}
+
+/// What a refresh did, in words.
+pub fn subscription_summary(r: &connector::SubscriptionReport) -> String {
+    if r.unchanged {
+        return format!(
+            "{}: unchanged ({})",
+            shown(&r.name),
+            count(r.events as usize, "event", "events")
+        );
+    }
+    let mut s = format!(
+        "{}: {}",
+        shown(&r.name),
+        count(r.events as usize, "event", "events")
+    );
+    let mut parts = Vec::new();
+    if r.fetched > 0 {
+        parts.push(format!("{} new or changed", r.fetched));
+    }
+    if r.deleted > 0 {
+        parts.push(format!("{} removed", r.deleted));
+    }
+    if r.quarantined > 0 {
+        parts.push(format!(
+            "{} could not be read and kept aside",
+            count(r.quarantined, "event", "events")
+        ));
+    }
+    if !parts.is_empty() {
+        s.push_str(&format!(" ({})", parts.join(", ")));
     }
     s
 }
@@ -402,6 +499,50 @@ mod tests {
     use super::*;
 
     #[test]
+    fn subscription_lines_say_what_happened_in_words() {
+        let mut r = connector::SubscriptionReport {
+            url: "https://h/published/2/x".into(),
+            name: "Team".into(),
+            events: 3,
+            fetched: 3,
+            deleted: 0,
+            quarantined: 1,
+            unchanged: false,
+        };
+        assert_eq!(
+            subscribed_counts(&r),
+            "3 events (1 could not be read and is kept aside; `status` lists it)"
+        );
+        assert_eq!(
+            subscription_summary(&r),
+            "Team: 3 events (3 new or changed, 1 event could not be read and kept aside)"
+        );
+        r.unchanged = true;
+        assert_eq!(subscription_summary(&r), "Team: unchanged (3 events)");
+        let st = StatusReport {
+            accounts: vec![],
+            subscriptions: vec![connector::config::SubscriptionStatus {
+                url: r.url.clone(),
+                display_name: "Team".into(),
+                color: None,
+                event_count: 1,
+                read_only: true,
+                hidden: false,
+                last_refresh: None,
+                last_success: None,
+                last_error: Some("gone".into()),
+                quarantined: vec![],
+            }],
+        };
+        let text = status_text(&st, Paint(false));
+        assert!(!text.contains("No account is linked"), "{text}");
+        assert!(
+            text.contains("Team") && text.contains("1 event ") && text.contains("last error: gone"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn policy_json_names_the_managed_preferences_as_a_source() {
         use connector::policy::{managed_preferences_path, Managed, Policy};
         let file = Policy {
@@ -522,6 +663,7 @@ mod tests {
             hidden: false,
         };
         let st = StatusReport {
+            subscriptions: vec![],
             accounts: vec![connector::config::AccountStatus {
                 apple_id: "a@b.c".into(),
                 server_url: "https://caldav.icloud.com/".into(),

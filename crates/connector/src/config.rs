@@ -55,6 +55,33 @@ fn platform_data_dir() -> Option<PathBuf> {
 pub struct StatusReport {
     /// Every linked account.
     pub accounts: Vec<AccountStatus>,
+    /// Every subscription to a published calendar (read-only, no password).
+    pub subscriptions: Vec<SubscriptionStatus>,
+}
+
+/// One subscription to a published calendar in the status report.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubscriptionStatus {
+    /// The feed's link (`https://…`); also the id to hide, show or unsubscribe it.
+    pub url: String,
+    /// Name shown.
+    pub display_name: String,
+    /// `#RRGGBB` or `#RRGGBBAA`.
+    pub color: Option<String>,
+    /// Events cached.
+    pub event_count: u64,
+    /// Always true: a published calendar cannot be changed from here.
+    pub read_only: bool,
+    /// Hidden by the person.
+    pub hidden: bool,
+    /// RFC 3339 time of the last refresh attempt.
+    pub last_refresh: Option<String>,
+    /// RFC 3339 time of the last good answer.
+    pub last_success: Option<String>,
+    /// Last error, None after a success.
+    pub last_error: Option<String>,
+    /// Events that could not be read.
+    pub quarantined: Vec<QuarantineEntry>,
 }
 
 /// Opens `<data_dir>/logs/<stem>.log` for appending, creating the folder. One previous log is kept

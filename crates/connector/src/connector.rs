@@ -14,7 +14,7 @@ use crate::backoff::backoff_for;
 use crate::cache::{Cache, CalendarMeta, CACHE_FILE};
 use crate::calendar::{self, OccTime, Occurrence};
 use crate::clock::{self, now_rfc3339};
-use crate::config::{AccountStatus, CalendarStatus, StatusReport};
+use crate::config::{AccountStatus, CalendarStatus, StatusReport, SubscriptionStatus};
 use crate::credentials::{Keychain, OsKeychain, Secret};
 use crate::error::{io_err, Error, Result};
 use crate::export::{self, ExportFormat, ExportReport};
@@ -138,6 +138,13 @@ impl Connector {
                 &now_rfc3339(),
             )?;
         }
+        // Subscriptions come back empty; the next sync downloads them again.
+        for s in accounts_file::read_subscriptions(&c.data_dir) {
+            let cache = lock(&c.cache);
+            if cache.subscription_by_url(&s.url)?.is_none() {
+                cache.add_subscription(&s.url, s.name.as_deref(), None, None, &now_rfc3339())?;
+            }
+        }
         Ok((c, moved))
     }
 
@@ -148,6 +155,10 @@ impl Connector {
 
     fn read_accounts_file(&self) -> Vec<accounts_file::Entry> {
         accounts_file::read(&self.data_dir)
+    }
+
+    pub(crate) fn write_subscriptions_file(&self) -> Result<()> {
+        accounts_file::write_subscriptions(&self.data_dir, &lock(&self.cache).subscriptions()?)
     }
 
     fn write_accounts_file(&self) -> Result<()> {
@@ -168,7 +179,7 @@ impl Connector {
         Ok(next)
     }
 
-    fn transport() -> Result<Transport> {
+    pub(crate) fn transport() -> Result<Transport> {
         Transport::new(TransportConfig::default()).map_err(transport_error)
     }
 
@@ -185,6 +196,18 @@ impl Connector {
         if apple_id.is_empty() {
             return Err(Error::Usage("the Apple ID is empty".into()));
         }
+        for pasted in [server_url, apple_id.as_str()] {
+            if crate::published::is_published_calendar_link(pasted) {
+                return Err(Error::Usage(format!(
+                    "{} is a public calendar someone shared, not an account: subscribe to it \
+                     instead (read-only, no password needed)",
+                    pasted.trim()
+                )));
+            }
+        }
+        // A pasted partition host or calendar URL starts the normal discovery (QUIRK(icloud §1.4)).
+        let hinted = crate::published::caldav_host_hint(server_url);
+        let server_url = hinted.as_deref().unwrap_or(server_url);
         let server = parse_server_url(server_url)?;
         // Fail before any network traffic when the password could not be saved afterwards.
         self.keychain.check_available()?;
@@ -291,7 +314,36 @@ impl Connector {
     /// reported as [`Error::NeedsRelink`] — unless `retry_auth`, the person's explicit "Try again",
     /// which first spends one verification request (within the 3-per-15-minutes limit). Returns the
     /// reports of the accounts that synced and the errors of the others (all accounts are attempted).
+    /// Without `apple_id` the subscriptions are refreshed too (their errors join the others; see
+    /// [`Connector::sync_everything`] for their reports).
     pub async fn sync(
+        &self,
+        apple_id: Option<&str>,
+        progress: ProgressFn,
+        retry_auth: bool,
+    ) -> (Vec<SyncReport>, Vec<Error>) {
+        match apple_id {
+            Some(_) => self.sync_accounts(apple_id, progress, retry_auth).await,
+            None => {
+                let (reports, _, errors) = self.sync_everything(progress, retry_auth).await;
+                (reports, errors)
+            }
+        }
+    }
+
+    /// Syncs every account, then refreshes every subscription: the reports of both and every error.
+    pub async fn sync_everything(
+        &self,
+        progress: ProgressFn,
+        retry_auth: bool,
+    ) -> (Vec<SyncReport>, Vec<crate::SubscriptionReport>, Vec<Error>) {
+        let (reports, mut errors) = self.sync_accounts(None, progress, retry_auth).await;
+        let (subs, sub_errors) = self.refresh_subscriptions().await;
+        errors.extend(sub_errors);
+        (reports, subs, errors)
+    }
+
+    async fn sync_accounts(
         &self,
         apple_id: Option<&str>,
         progress: ProgressFn,
@@ -695,7 +747,10 @@ impl Connector {
                 quarantined: c.quarantined(a.id)?,
             });
         }
-        Ok(StatusReport { accounts })
+        Ok(StatusReport {
+            accounts,
+            subscriptions: subscription_status(&c)?,
+        })
     }
 
     /// Occurrences in [from, to), recurrences expanded, sorted by start.
@@ -754,6 +809,26 @@ impl Connector {
     pub fn export(&self, format: ExportFormat, out: &Path) -> Result<ExportReport> {
         export::export(&lock(&self.cache), format, out)
     }
+}
+
+/// The subscriptions in the status report.
+fn subscription_status(c: &Cache) -> Result<Vec<SubscriptionStatus>> {
+    let mut out = Vec::new();
+    for s in c.subscriptions()? {
+        out.push(SubscriptionStatus {
+            url: s.url.clone(),
+            display_name: s.display_name.clone(),
+            color: s.color.clone(),
+            event_count: c.event_count(s.calendar_id)?,
+            read_only: true,
+            hidden: s.hidden,
+            last_refresh: s.last_refresh.clone(),
+            last_success: s.last_success.clone(),
+            last_error: s.last_error.clone(),
+            quarantined: c.quarantined_in(s.calendar_id)?,
+        });
+    }
+    Ok(out)
 }
 
 /// The engine error for a transition the state machine refuses.

@@ -308,6 +308,24 @@ impl Connector {
                 next_due.insert(a.apple_id.clone(), due);
                 next = next.min(due);
             }
+            // Published calendars: no password, no relink, no notification; their own interval.
+            if !shutdown.is_cancelled() {
+                let (done, failed) = tokio::select! {
+                    r = self.refresh_due_subscriptions(opts.interval) => r,
+                    _ = shutdown.cancelled() => (vec![], vec![]),
+                };
+                for r in done {
+                    tracing::info!(subscription = %r.name, unchanged = r.unchanged, "refreshed");
+                }
+                for e in failed {
+                    tracing::warn!("subscription: {e}");
+                }
+                match self.next_subscription_due(opts.interval) {
+                    Ok(Some(t)) => next = next.min(t),
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!("subscriptions: {e}"),
+                }
+            }
             if let Err(e) = self.update_notifications(&notifier).await {
                 tracing::warn!("notifications: {e}");
             }

@@ -22,20 +22,60 @@ pub struct Demo {
     pub apple_id: String,
     /// Its accepted app-specific password (the demo's, not a secret of anyone's).
     pub password: String,
+    /// The `webcal://` link of the public calendar the demo publishes, to try subscribing.
+    pub published_link: String,
+}
+
+/// Token of the demo's public calendar.
+const PUBLISHED_TOKEN: &str = "MDEyMzQ1Njc4OWRlbW8";
+
+/// The demo's public calendar: three all-day events in the coming days, named and coloured the way
+/// iCloud publishes a shared calendar (QUIRK(icloud §1.9)).
+fn published_calendar(today: chrono::NaiveDate) -> Vec<u8> {
+    let mut s = String::from(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Apple Inc.//iCloud 2.0//EN\r\nCALSCALE:GREGORIAN\r\n\
+         X-WR-CALNAME:Team holidays (public)\r\nX-APPLE-CALENDAR-COLOR:#FF2968\r\n",
+    );
+    for (days, what) in [
+        (2, "Founders' day"),
+        (5, "Summer party"),
+        (9, "Office closed"),
+    ] {
+        let start = today + chrono::Duration::days(days);
+        let end = start + chrono::Duration::days(1);
+        s.push_str(&format!(
+            "BEGIN:VEVENT\r\nUID:demo-public-{days}@calendarconnector.invalid\r\nDTSTAMP:{stamp}T000000Z\r\n\
+             DTSTART;VALUE=DATE:{start}\r\nDTEND;VALUE=DATE:{end}\r\nSUMMARY:{what}\r\nTRANSP:TRANSPARENT\r\nEND:VEVENT\r\n",
+            stamp = today.format("%Y%m%d"),
+            start = start.format("%Y%m%d"),
+            end = end.format("%Y%m%d"),
+        ));
+    }
+    s.push_str("END:VCALENDAR\r\n");
+    s.into_bytes()
 }
 
 /// Starts the simulator with its default calendars, events around today.
 pub async fn start() -> Result<Demo, crate::Error> {
-    let cfg = icloud_sim::SimConfig::default();
+    let base = icloud_sim::SimConfig::default();
+    let cfg = icloud_sim::SimConfig {
+        published: vec![(
+            PUBLISHED_TOKEN.to_owned(),
+            published_calendar(base.base_date),
+        )],
+        ..base
+    };
     let apple_id = cfg.apple_id.clone();
     let password = cfg.password.clone();
     let sim = icloud_sim::Sim::start(cfg)
         .await
         .map_err(|e| crate::Error::Io(format!("could not start the demo server: {e}")))?;
+    let published_link = sim.published_link(PUBLISHED_TOKEN);
     Ok(Demo {
         sim,
         apple_id,
         password,
+        published_link,
     })
 }
 

@@ -33,44 +33,52 @@ pub(crate) fn export(c: &Cache, format: ExportFormat, out: &Path) -> Result<Expo
         files: 0,
         objects: 0,
     };
+    // Accounts' calendars, then the subscriptions' (read-only calendars of published links).
+    let mut all = Vec::new();
     for a in c.accounts()? {
         for cal in c.calendars(a.id)? {
-            let base = safe_file_name(&format!("{}-{}", a.apple_id, cal.name()));
-            match format {
-                ExportFormat::Vdir => {
-                    let dir = out.join(&base);
-                    std::fs::create_dir_all(&dir).map_err(|e| io_err("create", &dir, e))?;
-                    let r = c.for_each_object(cal.id, |href, raw| {
-                        let name = href.rsplit('/').next().unwrap_or(href);
-                        let mut file = safe_file_name(name);
-                        if !file.ends_with(".ics") {
-                            file.push_str(".ics");
-                        }
-                        std::fs::write(dir.join(file), raw)?;
-                        report.files += 1;
-                        report.objects += 1;
-                        Ok(())
-                    })?;
-                    r.map_err(|e| io_err("write into", &dir, e))?;
-                }
-                ExportFormat::Ics => {
-                    let path = out.join(format!("{base}.ics"));
-                    let mut buf: Vec<u8> = Vec::new();
-                    let mut n = 0;
-                    let r = c.for_each_object(cal.id, |_, raw| {
-                        buf.extend_from_slice(raw);
-                        if !raw.ends_with(b"\n") {
-                            buf.extend_from_slice(b"\r\n");
-                        }
-                        n += 1;
-                        Ok(())
-                    })?;
-                    r.map_err(|e| io_err("read", &path, e))?;
-                    let merged = merge_to_single_calendar(&buf);
-                    std::fs::write(&path, merged).map_err(|e| io_err("write", &path, e))?;
+            all.push((format!("{}-{}", a.apple_id, cal.name()), cal.id));
+        }
+    }
+    for s in c.subscriptions()? {
+        all.push((format!("subscribed-{}", s.display_name), s.calendar_id));
+    }
+    for (label, calendar_id) in all {
+        let base = safe_file_name(&label);
+        match format {
+            ExportFormat::Vdir => {
+                let dir = out.join(&base);
+                std::fs::create_dir_all(&dir).map_err(|e| io_err("create", &dir, e))?;
+                let r = c.for_each_object(calendar_id, |href, raw| {
+                    let name = href.rsplit('/').next().unwrap_or(href);
+                    let mut file = safe_file_name(name);
+                    if !file.ends_with(".ics") {
+                        file.push_str(".ics");
+                    }
+                    std::fs::write(dir.join(file), raw)?;
                     report.files += 1;
-                    report.objects += n;
-                }
+                    report.objects += 1;
+                    Ok(())
+                })?;
+                r.map_err(|e| io_err("write into", &dir, e))?;
+            }
+            ExportFormat::Ics => {
+                let path = out.join(format!("{base}.ics"));
+                let mut buf: Vec<u8> = Vec::new();
+                let mut n = 0;
+                let r = c.for_each_object(calendar_id, |_, raw| {
+                    buf.extend_from_slice(raw);
+                    if !raw.ends_with(b"\n") {
+                        buf.extend_from_slice(b"\r\n");
+                    }
+                    n += 1;
+                    Ok(())
+                })?;
+                r.map_err(|e| io_err("read", &path, e))?;
+                let merged = merge_to_single_calendar(&buf);
+                std::fs::write(&path, merged).map_err(|e| io_err("write", &path, e))?;
+                report.files += 1;
+                report.objects += n;
             }
         }
     }

@@ -83,6 +83,9 @@ pub struct SimConfig {
     pub ics_dir: Option<PathBuf>,
     /// Percentage (0..100) of generated objects that are deliberately unparseable.
     pub broken_percent: f64,
+    /// Published calendars served from the start at `/published/2/<token>` (QUIRK(icloud §1.9)):
+    /// (token, one whole VCALENDAR). The demo publishes one so a person can try subscribing.
+    pub published: Vec<(String, Vec<u8>)>,
 }
 
 impl SimConfig {
@@ -109,6 +112,7 @@ impl Default for SimConfig {
             base_date: chrono::Utc::now().date_naive(),
             ics_dir: None,
             broken_percent: 0.0,
+            published: Vec::new(),
         }
     }
 }

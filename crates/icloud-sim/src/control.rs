@@ -86,6 +86,31 @@ pub(crate) fn handle(shared: &Shared, req: &Request) -> Response {
                 &serde_json::json!({ "added": added, "modified": modified, "deleted": deleted }),
             )
         }
+        ("POST", "publish") | ("POST", "unpublish") => {
+            let token = req
+                .query()
+                .and_then(|q| q.strip_prefix("token="))
+                .unwrap_or("");
+            if token.is_empty() || token.contains('/') {
+                return error(400, "publish?token=<token> with the VCALENDAR as the body");
+            }
+            if path == "unpublish" {
+                let gone = st.published.remove(token).is_some();
+                return json(200, &serde_json::json!({ "removed": gone }));
+            }
+            let keep = st
+                .published
+                .get(token)
+                .filter(|p| p.ics == req.body)
+                .cloned();
+            let p = keep.unwrap_or_else(|| crate::dav::Published::new(req.body.clone()));
+            st.published.insert(token.to_owned(), p);
+            let link = format!(
+                "webcal://{}published/2/{token}",
+                shared.partition_url.trim_start_matches("http://")
+            );
+            json(200, &serde_json::json!({ "link": link }))
+        }
         ("GET", "objects") => {
             let slug = req
                 .query()

@@ -37,6 +37,8 @@ pub(crate) struct State {
     #[cfg(feature = "testing")]
     pub(crate) armed: Armed,
     pub(crate) stats: Stats,
+    /// Published calendars by token (QUIRK(icloud §1.9)).
+    pub(crate) published: std::collections::BTreeMap<String, Published>,
     seq: u64,
     seed: u64,
 }
@@ -62,6 +64,7 @@ impl Shared {
                 #[cfg(feature = "testing")]
                 armed: Armed::new(Scenario::Normal),
                 stats: Stats::default(),
+                published: Default::default(),
                 seq: 0,
                 seed,
             }),
@@ -247,6 +250,11 @@ fn handle_locked(shared: &Shared, st: &mut State, host: Host, req: &Request) -> 
     let raw_path = req.raw_path();
     if raw_path.trim_end_matches('/') == "/.well-known/caldav" {
         return Response::new(301).header("Location", "/");
+    }
+
+    // QUIRK(icloud §1.9): a published calendar is a plain GET without credentials.
+    if let Some(token) = raw_path.strip_prefix("/published/2/") {
+        return published(st, token, req);
     }
 
     let rejected = match &scenario {
@@ -750,4 +758,54 @@ fn report(st: &State, req: &Request, body: &RequestBody, scenario: &Scenario) ->
     }
     out.push_str("</multistatus>");
     Response::xml(207, out)
+}
+
+/// One published calendar: the whole VCALENDAR, its etag and when it last changed.
+#[derive(Debug, Clone)]
+pub(crate) struct Published {
+    pub(crate) ics: Vec<u8>,
+    pub(crate) etag: String,
+    pub(crate) modified: String,
+}
+
+impl Published {
+    /// A calendar published now (from the configuration; test builds also change them later).
+    pub(crate) fn new(ics: Vec<u8>) -> Self {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in &ics {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        Published {
+            ics,
+            etag: format!("\"{h:016x}\""),
+            modified: chrono::Utc::now()
+                .format("%a, %d %b %Y %H:%M:%S GMT")
+                .to_string(),
+        }
+    }
+}
+
+/// `GET /published/2/<token>`: 200 with the calendar, 304 when `If-None-Match` names its etag, 404
+/// when nothing is published under the token. Credentials are neither needed nor looked at.
+fn published(st: &mut State, token: &str, req: &Request) -> Response {
+    if !matches!(req.method.as_str(), "GET" | "HEAD") {
+        return Response::new(405).header("Allow", "GET, HEAD");
+    }
+    st.stats.published_get += 1;
+    let inm = req.header("If-None-Match").map(str::to_owned);
+    if inm.is_some() {
+        st.stats.if_none_match += 1;
+    }
+    let Some(p) = st.published.get(token.trim_end_matches('/')) else {
+        return Response::new(404);
+    };
+    if inm.is_some_and(|v| v.split(',').any(|t| t.trim() == p.etag || t.trim() == "*")) {
+        st.stats.not_modified += 1;
+        return Response::new(304).header("ETag", p.etag.clone());
+    }
+    Response::new(200)
+        .header("ETag", p.etag.clone())
+        .header("Last-Modified", p.modified.clone())
+        .with_body("text/calendar; charset=utf-8", p.ics.clone())
 }

@@ -99,6 +99,7 @@ impl Sim {
         let front = front_listener.local_addr()?;
         let partition = partition_listener.local_addr()?;
         let partition_url = format!("http://{partition}/");
+        let published = cfg.published.clone();
         let store = {
             let cfg = cfg.clone();
             tokio::task::spawn_blocking(move || store::Store::new(&cfg)).await??
@@ -110,6 +111,12 @@ impl Sim {
             cfg.seed,
             partition_url,
         ));
+        {
+            let mut st = shared.lock();
+            for (token, ics) in published {
+                st.published.insert(token, dav::Published::new(ics));
+            }
+        }
         let (stop, rx) = watch::channel(false);
         let tasks = vec![
             tokio::spawn(accept_loop(
@@ -177,6 +184,29 @@ impl Sim {
     /// The scenario last set (it may still be waiting for its turn).
     pub fn scenario(&self) -> Scenario {
         self.inner.shared.lock().armed.scenario.clone()
+    }
+
+    /// The link of the calendar published under `token` (whether or not one is), as a `webcal://`
+    /// link on the partition host, the way iCloud hands it out (QUIRK(icloud §1.9)).
+    pub fn published_link(&self, token: &str) -> String {
+        format!("webcal://{}/published/2/{token}", self.inner.partition)
+    }
+
+    #[cfg(feature = "testing")]
+    /// Publishes `ics` (one whole VCALENDAR) under `token`, replacing what was there (a new etag
+    /// when the bytes differ); returns its `webcal://` link.
+    pub fn publish(&self, token: &str, ics: Vec<u8>) -> String {
+        let mut st = self.inner.shared.lock();
+        let keep = st.published.get(token).filter(|p| p.ics == ics).cloned();
+        let p = keep.unwrap_or_else(|| dav::Published::new(ics));
+        st.published.insert(token.to_owned(), p);
+        self.published_link(token)
+    }
+
+    #[cfg(feature = "testing")]
+    /// Stops publishing `token` (its link then answers 404); false when nothing was published.
+    pub fn unpublish(&self, token: &str) -> bool {
+        self.inner.shared.lock().published.remove(token).is_some()
     }
 
     /// Changes the accepted password, as when Apple revokes an app-specific password (§2.3).

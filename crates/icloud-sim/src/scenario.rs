@@ -117,6 +117,15 @@ pub struct Stats {
     /// Response body bytes of DAV requests (what the client downloaded, headers aside).
     #[serde(default)]
     pub bytes_down: u64,
+    /// GETs of published calendars (`/published/2/<token>`, no credentials; also counted in `get`).
+    #[serde(default)]
+    pub published_get: u64,
+    /// Of those, the ones that carried `If-None-Match`.
+    #[serde(default)]
+    pub if_none_match: u64,
+    /// 304 Not Modified answers sent.
+    #[serde(default)]
+    pub not_modified: u64,
 }
 
 /// A scenario plus when it starts to apply (test builds only).

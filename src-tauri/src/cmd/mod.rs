@@ -4,7 +4,7 @@
 //! `{code, message}` ([`IpcError`]). A password comes in (link, relink) but never goes out; the one
 //! exception is the demo simulator's own password, which the demo shows so a newcomer can type it.
 
-use connector::config::AccountStatus;
+use connector::config::{AccountStatus, SubscriptionStatus};
 use connector::icloud::{asp, DEFAULT_SERVER_URL};
 use connector::relink::{guidance_for, RelinkReason, Surface};
 
@@ -21,6 +21,7 @@ use crate::state::{lock, AppState};
 pub mod browser;
 pub mod demo;
 pub mod files;
+pub mod subscriptions;
 
 pub use browser::url_allowed;
 pub use demo::{forget_demo_dir, stop_demo_inner};
@@ -54,6 +55,11 @@ macro_rules! all_commands {
             $crate::cmd::browser::open_apple_account,
             $crate::cmd::browser::open_url,
             $crate::cmd::window_ready,
+            $crate::cmd::subscriptions::classify_link,
+            $crate::cmd::subscriptions::subscribe_calendar,
+            $crate::cmd::subscriptions::unsubscribe_calendar,
+            $crate::cmd::subscriptions::set_subscription_hidden,
+            $crate::cmd::subscriptions::refresh_subscriptions,
         ]
     };
 }
@@ -68,11 +74,15 @@ pub(crate) fn changed<R: Runtime>(app: &AppHandle<R>) {
 pub struct StateOut {
     /// As in `status --json`.
     pub accounts: Vec<AccountStatus>,
+    /// Subscriptions to published calendars (read-only, no password), as in `status --json`.
+    pub subscriptions: Vec<SubscriptionStatus>,
     /// Demo mode.
     pub demo: bool,
     /// Demo only: the simulator's currently accepted password (not anyone's secret), so the demo can
     /// show what to paste after "Simulate Apple revoking the password".
     pub demo_password: Option<String>,
+    /// Demo only: the link of the simulator's public calendar, to try subscribing.
+    pub demo_published_link: Option<String>,
     /// Managed policy.
     pub policy: PolicyView,
     /// Settings with the policy applied.
@@ -109,7 +119,9 @@ pub async fn get_state(state: State<'_, AppState>) -> CmdResult<StateOut> {
         );
     }
     let conn = state.current().await;
-    let mut accounts = conn.status()?.accounts;
+    let status = conn.status()?;
+    let subscriptions = status.subscriptions;
+    let mut accounts = status.accounts;
     // The window's words: the last step says where to paste, never which command to run.
     for a in &mut accounts {
         if a.guidance.is_some() {
@@ -121,16 +133,19 @@ pub async fn get_state(state: State<'_, AppState>) -> CmdResult<StateOut> {
             a.guidance = Some(guidance_for(reason, Surface::Window));
         }
     }
-    let demo_password = state
+    let (demo_password, demo_published_link) = state
         .demo
         .lock()
         .await
         .as_ref()
-        .map(|d| d.demo.password.clone());
+        .map(|d| (d.demo.password.clone(), d.demo.published_link.clone()))
+        .unzip();
     Ok(StateOut {
         accounts,
+        subscriptions,
         demo: state.is_demo(),
         demo_password,
+        demo_published_link,
         policy: settings::policy_view(&state.policy, &state.policy_path),
         settings: state.effective_settings(),
         pending_relink: state.take_pending_relink(),
@@ -215,6 +230,7 @@ pub async fn sync_now<R: Runtime>(
 ) -> CmdResult<SyncOut> {
     let conn = state.current().await;
     changed(&app);
+    // Without an account, the subscriptions are refreshed too (they belong to no account).
     let (reports, errors) = conn
         .sync(apple_id.as_deref(), progress_fn(&app), false)
         .await;

@@ -131,7 +131,7 @@ impl Cache {
     /// Every account, in link order.
     pub fn accounts(&self) -> Result<Vec<AccountRow>, CacheError> {
         let mut st = self.conn.prepare(&format!(
-            "SELECT {} FROM accounts ORDER BY id",
+            "SELECT {} FROM accounts WHERE kind = 'account' ORDER BY id",
             Self::ACCOUNT_COLS
         ))?;
         let rows = st.query_map([], Self::account_from_row)?;
@@ -144,7 +144,7 @@ impl Cache {
             .conn
             .query_row(
                 &format!(
-                    "SELECT {} FROM accounts WHERE apple_id = ?1",
+                    "SELECT {} FROM accounts WHERE apple_id = ?1 AND kind = 'account'",
                     Self::ACCOUNT_COLS
                 ),
                 [apple_id],

@@ -10,6 +10,7 @@ mod calendars;
 mod clean;
 mod objects;
 mod schema;
+mod subscriptions;
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +19,7 @@ use rusqlite::Connection;
 pub use accounts::{AccountRow, NotifyRecord};
 pub use calendars::{CalendarMeta, CalendarRow};
 pub use objects::{CandidateObject, QuarantineEntry, QuarantinedObject, StoredObject};
+pub use subscriptions::SubscriptionRow;
 
 /// File name of the cache inside the data dir.
 pub const CACHE_FILE: &str = "cache.sqlite3";
@@ -393,6 +395,59 @@ mod tests {
         let revoked = with(AccountState::NeedsRelink, RelinkReason::PasswordRevoked);
         c.set_state(id, revoked).unwrap();
         assert_eq!(c.account("odd@x").unwrap().unwrap().state, revoked);
+    }
+
+    #[test]
+    fn a_version_4_cache_gains_subscriptions_that_no_account_query_sees() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut conn = Connection::open(dir.path().join(CACHE_FILE)).unwrap();
+            let tx = conn.transaction().unwrap();
+            for sql in &schema::MIGRATIONS[..4] {
+                tx.execute_batch(sql).unwrap();
+            }
+            tx.pragma_update(None, "user_version", 4).unwrap();
+            tx.execute_batch(
+                "INSERT INTO accounts (id, apple_id, server_url, keyring_service, linked_at) VALUES (1, 'a@b.c', 'http://x/', 'svc', 'now');
+                 INSERT INTO calendars (id, account_id, path, url) VALUES (7, 1, '/1/calendars/home/', 'http://x/1/calendars/home/');",
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        let c = Cache::open(dir.path()).unwrap();
+        let sub = c
+            .add_subscription(
+                "https://h/published/2/t",
+                None,
+                Some("Feed"),
+                Some("#FF0000"),
+                "now",
+            )
+            .unwrap();
+        assert_eq!(sub.display_name, "Feed");
+        let ids: Vec<String> = c
+            .accounts()
+            .unwrap()
+            .into_iter()
+            .map(|a| a.apple_id)
+            .collect();
+        assert_eq!(ids, ["a@b.c"], "the pseudo-account is no account");
+        assert!(c.account("").unwrap().is_none());
+        assert_eq!(c.calendars(1).unwrap().len(), 1);
+        let objs = vec![StoredObject {
+            href: "e.ics".into(),
+            etag: Some("\"1\"".into()),
+            raw: b"RAW".to_vec(),
+            summary: summary("e"),
+        }];
+        let mut c = c;
+        c.apply_batch(sub.calendar_id, &objs, &[], "now").unwrap();
+        assert_eq!(c.event_count(sub.calendar_id).unwrap(), 1);
+        // Removing it takes its calendar and objects along; the account's stay.
+        c.delete_subscription(&sub).unwrap();
+        assert!(c.subscriptions().unwrap().is_empty());
+        assert_eq!(c.event_count(sub.calendar_id).unwrap(), 0);
+        assert_eq!(c.calendars(1).unwrap().len(), 1);
     }
 
     #[test]

@@ -131,4 +131,27 @@ pub(crate) const MIGRATIONS: &[&str] = &[
           OR (NEW.state = 'needs_relink' AND NEW.relink_reason IS NULL)
     BEGIN SELECT RAISE(ABORT, 'invalid account state or relink reason'); END;
     "#,
+    // 5: subscriptions to published calendars (an `.ics` feed read by URL, no password). Each owns a
+    // read-only row in `calendars`, so its events, visibility, export and the views need nothing new.
+    // Those rows hang off one hidden pseudo-account (`kind = 'subscriptions'`, empty Apple ID, which
+    // `link` refuses) instead of a nullable `calendars.account_id`: SQLite cannot relax a NOT NULL in
+    // place, and rebuilding `calendars` would cascade-delete every cached object through the foreign
+    // keys. Account queries only see `kind = 'account'`, so sync, status, notifications and
+    // accounts.json never meet the pseudo-account. Removing a subscription deletes its calendar row;
+    // its objects, quarantine and this row go with it (ON DELETE CASCADE).
+    r#"
+    ALTER TABLE accounts ADD COLUMN kind TEXT NOT NULL DEFAULT 'account';
+    CREATE TABLE subscriptions (
+        id              INTEGER PRIMARY KEY,
+        calendar_id     INTEGER NOT NULL UNIQUE REFERENCES calendars(id) ON DELETE CASCADE,
+        url             TEXT NOT NULL UNIQUE,
+        name            TEXT,
+        etag            TEXT,
+        last_modified   TEXT,
+        last_refresh    TEXT,
+        last_success    TEXT,
+        last_error      TEXT,
+        added_at        TEXT NOT NULL
+    );
+    "#,
 ];

@@ -250,7 +250,12 @@ const DELIVERED_EMPTY: &str = "the server listed this event but delivered it emp
 data); it is fetched again when the server changes it";
 
 /// One object as the server delivered it: parsed, or quarantined with the specific reason.
-fn parse_object(href: String, etag: Option<String>, raw: Vec<u8>, note: &str) -> ParsedObject {
+pub(crate) fn parse_object(
+    href: String,
+    etag: Option<String>,
+    raw: Vec<u8>,
+    note: &str,
+) -> ParsedObject {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return ParsedObject::Quarantined(QuarantinedObject {
             href,
@@ -275,7 +280,7 @@ fn parse_object(href: String, etag: Option<String>, raw: Vec<u8>, note: &str) ->
     }
 }
 
-enum ParsedObject {
+pub(crate) enum ParsedObject {
     Stored(StoredObject),
     Quarantined(QuarantinedObject),
 }
