@@ -1,5 +1,13 @@
-//! Helpers for the end-to-end tests: run the CLI binary in a private data dir and keychain namespace,
-//! start a real Radicale, read status JSON.
+//! Helpers for the end-to-end tests (`tests/e2e/main.rs`, one test binary with a module per area): run
+//! the CLI binary in a private data dir and keychain namespace, start a real Radicale, read status JSON,
+//! and take turns on the desktop session ([`desktop_shared`], [`desktop_exclusive`]).
+//!
+//! The tests of all modules run as threads of one process, in parallel. What each test owns is private:
+//! its temp/data dir, keychain namespace ([`Env::new`]), simulator and ports (bound to port 0). The test
+//! process itself is shared: no test sets environment variables or the current dir (a child gets its
+//! variables through `Command::env`), and processes are stopped by their pid, never by name. The
+//! session bus, the notification server (dunst) and what it shows are shared by everything running, so
+//! tests that watch or drive them take the desktop lock.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
@@ -10,7 +18,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// Path of a workspace binary (built by `cargo build --workspace` / `cargo test --workspace`).
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    // target/debug/deps/cli_sim-xxxx → target/debug/NAME
+    // target/debug/deps/e2e-xxxx → target/debug/NAME
     let dir = exe.parent().unwrap().parent().unwrap();
     let p = dir.join(name);
     assert!(
@@ -59,6 +67,24 @@ pub fn keychain_or_skip() -> bool {
             false
         }
     }
+}
+
+/// Turns on the desktop session: see [`desktop_shared`] and [`desktop_exclusive`].
+static DESKTOP: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// Held for its whole run by a test that may put something on the session-wide desktop without
+/// watching it: any test that runs `daemon` (the only command that shows notifications). Such tests
+/// run beside each other, never beside a [`desktop_exclusive`] one.
+pub async fn desktop_shared() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    DESKTOP.read().await
+}
+
+/// Held for its whole run by a test that observes or drives the whole desktop: it counts every
+/// notification on the session bus (`dbus-monitor`), or acts on dunst globally (`dunstctl close-all`,
+/// `dunstctl action 0`: the first notification on screen, whoever showed it). While it runs no other
+/// test that can notify runs. Not poisoned by a failing test (a tokio lock).
+pub async fn desktop_exclusive() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    DESKTOP.write().await
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
