@@ -4,7 +4,7 @@
 //! the real Secret Service (scripts/test.sh runs the suite inside a private gnome-keyring session).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use e2e::{counts, tree_contains, Env};
+use e2e::{counts, server_count, tree_contains, Env};
 use icloud_sim::{CalendarSpec, Component, Scenario, Sim, SimConfig};
 
 const PW: &str = "abcd-efgh-ijkl-mnop";
@@ -35,10 +35,6 @@ async fn default_sim() -> Sim {
 
 async fn linked(sim: &Sim) -> Env {
     Env::linked(&sim.front_url(), "demo@example.com", PW).await
-}
-
-fn server_count(sim: &Sim, slug: &str) -> u64 {
-    sim.objects(slug).len() as u64
 }
 
 #[tokio::test(flavor = "multi_thread")]

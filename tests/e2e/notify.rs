@@ -57,9 +57,7 @@ async fn linked(sim: &Sim) -> Env {
 
 /// Linked and synced, then Apple revoked the password: the account needs a relink.
 async fn paused_account(sim: &Sim) -> Env {
-    let env = linked(sim).await;
-    env.revoke(sim, NEW).await;
-    env
+    Env::paused(sim, ID, PW, NEW).await
 }
 
 // ------------------------------------------------------------------------------------------------

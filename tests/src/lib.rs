@@ -244,6 +244,14 @@ impl Env {
         );
     }
 
+    /// A fresh environment with `apple_id` linked and synced, after which Apple revoked the password
+    /// (the simulator takes only `new`): the account needs a relink.
+    pub async fn paused(sim: &icloud_sim::Sim, apple_id: &str, password: &str, new: &str) -> Env {
+        let env = Env::linked(&sim.front_url(), apple_id, password).await;
+        env.revoke(sim, new).await;
+        env
+    }
+
     /// Removes this environment's keychain entries.
     pub fn forget(&self, apple_id: &str) {
         let _ = connector::credentials::CredentialStore::new(
@@ -577,6 +585,51 @@ pub fn server_set(
         .into_iter()
         .map(|(h, e, _)| (percent_decode(&h), e))
         .collect()
+}
+
+/// How many objects the simulator serves in a calendar.
+pub fn server_count(sim: &icloud_sim::Sim, slug: &str) -> u64 {
+    sim.objects(slug).len() as u64
+}
+
+/// What a [`tripwire`] saw: whether anything connected, and the bytes it sent.
+pub struct Tripwire {
+    /// Its loopback port.
+    pub port: u16,
+    /// Whether anything connected.
+    pub hit: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// What was sent to it (read for up to 2 s per connection).
+    pub seen: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+/// A listener on another loopback port that records whether anything connects, and what it sent.
+pub async fn tripwire() -> Tripwire {
+    use std::sync::atomic::Ordering;
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hit = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (h, s) = (hit.clone(), seen.clone());
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            h.store(true, Ordering::SeqCst);
+            let s = s.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                while let Ok(Ok(n)) =
+                    tokio::time::timeout(std::time::Duration::from_secs(2), stream.read(&mut buf))
+                        .await
+                {
+                    if n == 0 {
+                        break;
+                    }
+                    s.lock().unwrap().extend_from_slice(&buf[..n]);
+                }
+            });
+        }
+    });
+    Tripwire { port, hit, seen }
 }
 
 /// Peak resident memory (`VmHWM`, KiB) of a running process, if it can be read.
