@@ -28,6 +28,8 @@ cargo clippy -p calendar-connector -p calendar-connector-cli --locked -- -D warn
 echo "== cargo build" >&2
 cargo build --workspace --all-targets --locked
 echo "== cargo test (inside a private desktop session: Xvfb, D-Bus, gnome-keyring, dunst)" >&2
+# The workspace e2e tests are one binary (tests/e2e/main.rs) whose tests run in parallel threads; the
+# ones that count notifications on the shared bus take the e2e lib's desktop lock, so no thread limit.
 timeout -k 10 2400 scripts/ci/desktop-session.sh cargo test --workspace --locked --no-fail-fast
 
 echo "== desktop app: WebDriver tests (tauri-driver + WebKitWebDriver under Xvfb, dunst, dbus-monitor)" >&2

@@ -4,7 +4,7 @@
 //! the real Secret Service (scripts/test.sh runs the suite inside a private gnome-keyring session).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use e2e::{counts, tree_contains, Env};
+use e2e::{counts, server_count, tree_contains, Env};
 use icloud_sim::{CalendarSpec, Component, Scenario, Sim, SimConfig};
 
 const PW: &str = "abcd-efgh-ijkl-mnop";
@@ -35,10 +35,6 @@ async fn default_sim() -> Sim {
 
 async fn linked(sim: &Sim) -> Env {
     Env::linked(&sim.front_url(), "demo@example.com", PW).await
-}
-
-fn server_count(sim: &Sim, slug: &str) -> u64 {
-    sim.objects(slug).len() as u64
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -604,15 +600,9 @@ async fn bad_input_gets_a_clear_error_and_the_right_exit_code() {
     let r = env.link("caldav.icloud.com", "a@b.c", PW).await;
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("not a URL"), "{}", r.stderr);
-    // Connection refused → unreachable (4).
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let r = env
-        .link(&format!("http://127.0.0.1:{port}/"), "a@b.c", PW)
-        .await;
+    // Connection refused → unreachable (4). Port 9 (discard) is below the range port 0 hands out, so no
+    // server of a test running beside this one can be there (a port just freed could be).
+    let r = env.link("http://127.0.0.1:9/", "a@b.c", PW).await;
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert!(r.stderr.contains("connection refused"), "{}", r.stderr);
     assert!(

@@ -207,6 +207,8 @@ async fn cli_sync_and_status_while_the_daemon_syncs_every_second_never_corrupt_t
     if !e2e::keychain_or_skip() {
         return;
     }
+    // Its daemon may notify: not while a test counts notifications.
+    let _desktop = e2e::desktop_shared().await;
     let sim = sim(4).await;
     let env = linked_without_sync(&sim).await;
     let daemon_log = env.dir.path().join("daemon.log");

@@ -21,8 +21,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use e2e::{counts, read_cache, server_set, show, Env, Run};
@@ -368,26 +367,12 @@ async fn fault_once(scenario: Scenario, kind: RequestKind, exit: i32, words: &[&
     t.converge().await;
 }
 
-/// A listener on another loopback port that records whether anything connects.
-async fn tripwire() -> (u16, Arc<AtomicBool>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let hit = Arc::new(AtomicBool::new(false));
-    let h = hit.clone();
-    tokio::spawn(async move {
-        while let Ok((_stream, _)) = listener.accept().await {
-            h.store(true, Ordering::SeqCst);
-        }
-    });
-    (port, hit)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn redirect_302_to_a_foreign_host_on_a_multiget_is_not_followed_exits_1_and_converges() {
     if !e2e::keychain_or_skip() {
         return;
     }
-    let (port, hit) = tripwire().await;
+    let e2e::Tripwire { port, hit, .. } = e2e::tripwire().await;
     let t = Case::new(40, 25, 0.0).await;
     let before = t.counts().await;
     t.change_server();

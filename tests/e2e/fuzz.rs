@@ -11,7 +11,7 @@
 //!
 //! `FUZZ_ROUNDS` (default 200) and `FUZZ_SEED` choose the run; the seed is printed, and printed again on
 //! failure. The test command uses a fixed seed, so CI is repeatable; `FUZZ_SEED=random` takes one from
-//! the clock, and `cargo test -p e2e --test fuzz -- --ignored` runs 3,000 rounds.
+//! the clock, and `cargo test -p e2e --test e2e fuzz:: -- --ignored` runs 3,000 rounds.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -305,7 +305,7 @@ async fn hostile_server_fuzz_never_stops_a_calendar_loses_nothing_and_logs_each_
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "long: 3,000 rounds (cargo test -p e2e --test fuzz -- --ignored)"]
+#[ignore = "long: 3,000 rounds (cargo test -p e2e --test e2e fuzz:: -- --ignored)"]
 async fn hostile_server_fuzz_long() {
     run_fuzz(rounds(3000), seed()).await;
 }

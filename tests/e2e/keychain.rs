@@ -5,23 +5,9 @@
 use connector::credentials::{service_for_namespace, CredentialStore, KeychainError};
 use connector::Secret;
 
-fn available() -> bool {
-    match CredentialStore::check_available() {
-        Ok(()) => true,
-        Err(e) => {
-            assert!(
-                std::env::var_os("REQUIRE_KEYCHAIN").is_none(),
-                "REQUIRE_KEYCHAIN set but: {e}"
-            );
-            eprintln!("skipping: {e}");
-            false
-        }
-    }
-}
-
 #[test]
 fn store_read_replace_delete_through_the_real_secret_service() {
-    if !available() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let store = CredentialStore::new(service_for_namespace(Some(&format!(
@@ -51,7 +37,7 @@ fn store_read_replace_delete_through_the_real_secret_service() {
 
 #[test]
 fn namespaces_are_separate_entries() {
-    if !available() {
+    if !e2e::keychain_or_skip() {
         return;
     }
     let a = CredentialStore::new(service_for_namespace(Some(&format!(

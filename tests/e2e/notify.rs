@@ -4,8 +4,10 @@
 //! a relink, silent for transient failures; one daemon per data dir; SIGTERM ends it cleanly.
 //!
 //! Each test captures the bus with its own `dbus-monitor` and parses the Notify calls, dunst's replies
-//! (the ids) and CloseNotification calls. The bus and dunst are shared by the whole test binary, so the
-//! tests take turns (`SERIAL`). Run under `scripts/ci/desktop-session.sh` with `REQUIRE_KEYCHAIN=1`.
+//! (the ids) and CloseNotification calls of this app. The bus and dunst are shared by every test running
+//! in the binary, so a test that counts notifications or clicks through dunst holds
+//! [`e2e::desktop_exclusive`] for its whole run: no other test's daemon can notify meanwhile. Run under
+//! `scripts/ci/desktop-session.sh` with `REQUIRE_KEYCHAIN=1`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
@@ -24,9 +26,6 @@ const PAUSED: &str = "iCloud calendars paused: new app-specific password needed"
 const RECONNECTED: &str = "Calendars reconnected";
 const OFFSET: &str = "CALENDAR_CONNECTOR_CLOCK_OFFSET_SECS";
 
-/// The bus and dunst are shared: one notification test at a time.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 fn desktop_or_skip() -> bool {
     let missing: Vec<&str> = ["DBUS_SESSION_BUS_ADDRESS", "DISPLAY"]
         .into_iter()
@@ -39,16 +38,7 @@ fn desktop_or_skip() -> bool {
         eprintln!("skipping: {missing:?} unset (run under scripts/ci/desktop-session.sh)");
         return false;
     }
-    match connector::credentials::CredentialStore::check_available() {
-        Ok(()) => true,
-        Err(e) => {
-            if std::env::var_os("REQUIRE_KEYCHAIN").is_some() {
-                panic!("REQUIRE_KEYCHAIN is set but the keychain is unavailable: {e}");
-            }
-            eprintln!("skipping: {e}");
-            false
-        }
-    }
+    e2e::keychain_or_skip()
 }
 
 async fn default_sim() -> Sim {
@@ -67,9 +57,7 @@ async fn linked(sim: &Sim) -> Env {
 
 /// Linked and synced, then Apple revoked the password: the account needs a relink.
 async fn paused_account(sim: &Sim) -> Env {
-    let env = linked(sim).await;
-    env.revoke(sim, NEW).await;
-    env
+    Env::paused(sim, ID, PW, NEW).await
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -404,7 +392,7 @@ async fn daemon_notifies_once_per_account_restarts_stay_quiet_and_a_day_later_it
     if !desktop_or_skip() {
         return;
     }
-    let _turn = SERIAL.lock().await;
+    let _desktop = e2e::desktop_exclusive().await;
     let sim = default_sim().await;
     let env = paused_account(&sim).await;
     let mon = Monitor::start(&env).await;
@@ -502,7 +490,7 @@ async fn a_click_on_a_notification_left_from_before_a_restart_reaches_the_new_pr
     if !desktop_or_skip() {
         return;
     }
-    let _turn = SERIAL.lock().await;
+    let _desktop = e2e::desktop_exclusive().await;
     dunstctl(&["close-all"]);
     let sim = default_sim().await;
     let env = paused_account(&sim).await;
@@ -543,7 +531,7 @@ async fn later_snoozes_the_notification_for_a_day() {
     if !desktop_or_skip() {
         return;
     }
-    let _turn = SERIAL.lock().await;
+    let _desktop = e2e::desktop_exclusive().await;
     let sim = default_sim().await;
     let env = paused_account(&sim).await;
     let mon = Monitor::start(&env).await;
@@ -594,7 +582,7 @@ async fn relink_while_the_daemon_runs_withdraws_the_notification_and_confirms_re
     if !desktop_or_skip() {
         return;
     }
-    let _turn = SERIAL.lock().await;
+    let _desktop = e2e::desktop_exclusive().await;
     let sim = default_sim().await;
     let env = paused_account(&sim).await;
     let mon = Monitor::start(&env).await;
@@ -650,7 +638,7 @@ async fn transient_server_errors_notify_nothing_while_the_last_sync_is_recent() 
     if !desktop_or_skip() {
         return;
     }
-    let _turn = SERIAL.lock().await;
+    let _desktop = e2e::desktop_exclusive().await;
     let sim = default_sim().await;
     let env = linked(&sim).await;
     sim.set_scenario(Scenario::ServerError { status: 500 });
@@ -678,7 +666,7 @@ async fn prolonged_transient_failure_notifies_once_after_24_hours_without_a_sync
     if !desktop_or_skip() {
         return;
     }
-    let _turn = SERIAL.lock().await;
+    let _desktop = e2e::desktop_exclusive().await;
     let sim = default_sim().await;
     let env = linked(&sim).await;
     sim.set_scenario(Scenario::ServerError { status: 500 });
@@ -717,7 +705,8 @@ async fn a_second_daemon_on_the_same_data_dir_exits_1_at_once_saying_already_run
     if !desktop_or_skip() {
         return;
     }
-    let _turn = SERIAL.lock().await;
+    // It shows nothing it looks for, but its daemons may notify.
+    let _desktop = e2e::desktop_shared().await;
     let sim = default_sim().await;
     let env = linked(&sim).await;
     let mut first = Daemon::start(&env, "first", None);

@@ -7,11 +7,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Stdio;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use e2e::{counts, show, Env, Run};
+use e2e::{counts, server_count, show, Env, Run};
 use icloud_sim::{RequestKind, Scenario, Sim, SimConfig};
 
 const ID: &str = "demo@example.com";
@@ -68,10 +67,6 @@ async fn relink(env: &Env, password: &str) -> Run {
     .await
 }
 
-fn server_count(sim: &Sim, slug: &str) -> u64 {
-    sim.objects(slug).len() as u64
-}
-
 fn assert_guidance(text: &str, context: &str) {
     for needle in [
         "account.apple.com",
@@ -108,9 +103,7 @@ async fn assert_paused(env: &Env, reason: &str, sync_run: &Run) {
 
 /// Links, syncs, then Apple stops accepting the password (it revoked it): the account is paused.
 async fn paused_account(sim: &Sim) -> Env {
-    let env = linked(sim).await;
-    env.revoke(sim, NEW).await;
-    env
+    Env::paused(sim, ID, PW, NEW).await
 }
 
 async fn rejection_pauses_after_exactly_one_request(joined_header: bool, with_body: bool) {
@@ -555,6 +548,8 @@ async fn restarted_daemon_sends_no_request_for_an_account_that_needs_relink() {
     if !e2e::keychain_or_skip() {
         return;
     }
+    // Its daemon may notify: not while a test counts notifications.
+    let _desktop = e2e::desktop_shared().await;
     let sim = default_sim().await;
     let env = paused_account(&sim).await;
     for run in 0..2 {
@@ -706,40 +701,12 @@ async fn html_sign_in_page_exits_1_deletes_nothing_and_is_not_a_relink() {
     }
 }
 
-/// A listener on another loopback port that records whether anything connects (and what it sent).
-async fn tripwire() -> (u16, Arc<AtomicBool>, Arc<std::sync::Mutex<Vec<u8>>>) {
-    use tokio::io::AsyncReadExt;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let hit = Arc::new(AtomicBool::new(false));
-    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let (h, s) = (hit.clone(), seen.clone());
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            h.store(true, Ordering::SeqCst);
-            let s = s.clone();
-            tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                while let Ok(Ok(n)) =
-                    tokio::time::timeout(Duration::from_secs(2), stream.read(&mut buf)).await
-                {
-                    if n == 0 {
-                        break;
-                    }
-                    s.lock().unwrap().extend_from_slice(&buf[..n]);
-                }
-            });
-        }
-    });
-    (port, hit, seen)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn redirect_to_another_host_sends_no_credentials_and_deletes_nothing() {
     if !e2e::keychain_or_skip() {
         return;
     }
-    let (port, hit, seen) = tripwire().await;
+    let e2e::Tripwire { port, hit, seen } = e2e::tripwire().await;
     let sim = default_sim().await;
     let env = linked(&sim).await;
     let before = counts(&env.status().await);

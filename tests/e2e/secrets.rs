@@ -54,6 +54,8 @@ async fn canary_password_never_leaks_through_link_sync_rejection_relink_daemon_a
     if !e2e::keychain_or_skip() {
         return;
     }
+    // Its daemon may notify: not while a test counts notifications.
+    let _desktop = e2e::desktop_shared().await;
     let sim = Sim::start(SimConfig {
         password: OLD.into(),
         ..Default::default()

@@ -2,7 +2,6 @@
 //! (docs/icloud.md §1.9): `subscribe` a pasted `webcal://` link, `sync` refreshes it with a conditional
 //! GET (the second pass is a 304), `status` and `export` show it, `unsubscribe` removes it, and a bad
 //! link gets a clear error. No keychain is involved: a subscription has no password.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use e2e::{show, Env};
 use icloud_sim::{Sim, SimConfig};

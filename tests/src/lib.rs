@@ -1,5 +1,13 @@
-//! Helpers for the end-to-end tests: run the CLI binary in a private data dir and keychain namespace,
-//! start a real Radicale, read status JSON.
+//! Helpers for the end-to-end tests (`tests/e2e/main.rs`, one test binary with a module per area): run
+//! the CLI binary in a private data dir and keychain namespace, start a real Radicale, read status JSON,
+//! and take turns on the desktop session ([`desktop_shared`], [`desktop_exclusive`]).
+//!
+//! The tests of all modules run as threads of one process, in parallel. What each test owns is private:
+//! its temp/data dir, keychain namespace ([`Env::new`]), simulator and ports (bound to port 0). The test
+//! process itself is shared: no test sets environment variables or the current dir (a child gets its
+//! variables through `Command::env`), and processes are stopped by their pid, never by name. The
+//! session bus, the notification server (dunst) and what it shows are shared by everything running, so
+//! tests that watch or drive them take the desktop lock.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
@@ -10,7 +18,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// Path of a workspace binary (built by `cargo build --workspace` / `cargo test --workspace`).
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    // target/debug/deps/cli_sim-xxxx → target/debug/NAME
+    // target/debug/deps/e2e-xxxx → target/debug/NAME
     let dir = exe.parent().unwrap().parent().unwrap();
     let p = dir.join(name);
     assert!(
@@ -59,6 +67,24 @@ pub fn keychain_or_skip() -> bool {
             false
         }
     }
+}
+
+/// Turns on the desktop session: see [`desktop_shared`] and [`desktop_exclusive`].
+static DESKTOP: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// Held for its whole run by a test that may put something on the session-wide desktop without
+/// watching it: any test that runs `daemon` (the only command that shows notifications). Such tests
+/// run beside each other, never beside a [`desktop_exclusive`] one.
+pub async fn desktop_shared() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    DESKTOP.read().await
+}
+
+/// Held for its whole run by a test that observes or drives the whole desktop: it counts every
+/// notification on the session bus (`dbus-monitor`), or acts on dunst globally (`dunstctl close-all`,
+/// `dunstctl action 0`: the first notification on screen, whoever showed it). While it runs no other
+/// test that can notify runs. Not poisoned by a failing test (a tokio lock).
+pub async fn desktop_exclusive() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    DESKTOP.write().await
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -216,6 +242,14 @@ impl Env {
             "the revoked password pauses the account:\n{}",
             show(&r)
         );
+    }
+
+    /// A fresh environment with `apple_id` linked and synced, after which Apple revoked the password
+    /// (the simulator takes only `new`): the account needs a relink.
+    pub async fn paused(sim: &icloud_sim::Sim, apple_id: &str, password: &str, new: &str) -> Env {
+        let env = Env::linked(&sim.front_url(), apple_id, password).await;
+        env.revoke(sim, new).await;
+        env
     }
 
     /// Removes this environment's keychain entries.
@@ -551,6 +585,51 @@ pub fn server_set(
         .into_iter()
         .map(|(h, e, _)| (percent_decode(&h), e))
         .collect()
+}
+
+/// How many objects the simulator serves in a calendar.
+pub fn server_count(sim: &icloud_sim::Sim, slug: &str) -> u64 {
+    sim.objects(slug).len() as u64
+}
+
+/// What a [`tripwire`] saw: whether anything connected, and the bytes it sent.
+pub struct Tripwire {
+    /// Its loopback port.
+    pub port: u16,
+    /// Whether anything connected.
+    pub hit: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// What was sent to it (read for up to 2 s per connection).
+    pub seen: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+/// A listener on another loopback port that records whether anything connects, and what it sent.
+pub async fn tripwire() -> Tripwire {
+    use std::sync::atomic::Ordering;
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hit = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (h, s) = (hit.clone(), seen.clone());
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            h.store(true, Ordering::SeqCst);
+            let s = s.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                while let Ok(Ok(n)) =
+                    tokio::time::timeout(std::time::Duration::from_secs(2), stream.read(&mut buf))
+                        .await
+                {
+                    if n == 0 {
+                        break;
+                    }
+                    s.lock().unwrap().extend_from_slice(&buf[..n]);
+                }
+            });
+        }
+    });
+    Tripwire { port, hit, seen }
 }
 
 /// Peak resident memory (`VmHWM`, KiB) of a running process, if it can be read.

@@ -300,18 +300,20 @@ pub(crate) fn clean_tzid(raw: &str) -> &str {
     raw.trim().trim_matches('"').trim_matches('\'').trim()
 }
 
-/// Name-only resolution (no VTIMEZONE): GMT offsets, IANA, Windows names.
+/// Name-only resolution (no VTIMEZONE). calcard's resolution covers IANA names, Windows names
+/// ("W. Europe Standard Time"), vendor prefixes (`/mozilla.org/20050126_1/Europe/Berlin`) and
+/// Outlook's display names ("(UTC+01:00) Amsterdam, Berlin, …"); before it, what calcard lacks: an
+/// offset spelled in the name (QUIRK(icloud §3.4): `GMT-0400`, `UTC+01:00`), and after it Windows'
+/// "Coordinated Universal Time", the one Windows name calcard does not know.
 pub(crate) fn resolve_name(name: &str) -> Option<Zone> {
     if let Some(off) = parse_gmt_offset(name) {
         return Some(Zone::Fixed(off));
     }
-    if let Ok(tz) = chrono_tz::Tz::from_str(name) {
-        return Some(Zone::Iana(tz));
+    if let Ok(tz) = calcard::common::timezone::Tz::from_str(name) {
+        return from_calcard_tz(tz);
     }
-    if let Some(iana) = windows_to_iana(name) {
-        if let Ok(tz) = chrono_tz::Tz::from_str(iana) {
-            return Some(Zone::Iana(tz));
-        }
+    if name.eq_ignore_ascii_case("Coordinated Universal Time") {
+        return Some(Zone::Iana(chrono_tz::Tz::UTC));
     }
     None
 }
@@ -367,98 +369,6 @@ pub(crate) fn trailing_area_city(name: &str) -> Option<Zone> {
     None
 }
 
-/// CLDR windowsZones.xml, territory "001" mapping (plus a few common extras).
-pub(crate) const WINDOWS_ZONES: &[(&str, &str)] = &[
-    ("Dateline Standard Time", "Etc/GMT+12"),
-    ("UTC-11", "Etc/GMT+11"),
-    ("Aleutian Standard Time", "America/Adak"),
-    ("Hawaiian Standard Time", "Pacific/Honolulu"),
-    ("Alaskan Standard Time", "America/Anchorage"),
-    ("Pacific Standard Time (Mexico)", "America/Tijuana"),
-    ("Pacific Standard Time", "America/Los_Angeles"),
-    ("US Mountain Standard Time", "America/Phoenix"),
-    ("Mountain Standard Time (Mexico)", "America/Mazatlan"),
-    ("Mountain Standard Time", "America/Denver"),
-    ("Central America Standard Time", "America/Guatemala"),
-    ("Central Standard Time (Mexico)", "America/Mexico_City"),
-    ("Central Standard Time", "America/Chicago"),
-    ("Canada Central Standard Time", "America/Regina"),
-    ("SA Pacific Standard Time", "America/Bogota"),
-    ("Eastern Standard Time (Mexico)", "America/Cancun"),
-    ("Eastern Standard Time", "America/New_York"),
-    ("US Eastern Standard Time", "America/Indiana/Indianapolis"),
-    ("Venezuela Standard Time", "America/Caracas"),
-    ("Atlantic Standard Time", "America/Halifax"),
-    ("SA Western Standard Time", "America/La_Paz"),
-    ("Pacific SA Standard Time", "America/Santiago"),
-    ("Newfoundland Standard Time", "America/St_Johns"),
-    ("E. South America Standard Time", "America/Sao_Paulo"),
-    ("Argentina Standard Time", "America/Argentina/Buenos_Aires"),
-    ("SA Eastern Standard Time", "America/Cayenne"),
-    ("Greenland Standard Time", "America/Nuuk"),
-    ("UTC-02", "Etc/GMT+2"),
-    ("Azores Standard Time", "Atlantic/Azores"),
-    ("Cape Verde Standard Time", "Atlantic/Cape_Verde"),
-    ("UTC", "Etc/UTC"),
-    ("Coordinated Universal Time", "Etc/UTC"),
-    ("GMT Standard Time", "Europe/London"),
-    ("Greenwich Standard Time", "Atlantic/Reykjavik"),
-    ("Morocco Standard Time", "Africa/Casablanca"),
-    ("W. Europe Standard Time", "Europe/Berlin"),
-    ("Central Europe Standard Time", "Europe/Budapest"),
-    ("Romance Standard Time", "Europe/Paris"),
-    ("Central European Standard Time", "Europe/Warsaw"),
-    ("W. Central Africa Standard Time", "Africa/Lagos"),
-    ("GTB Standard Time", "Europe/Bucharest"),
-    ("E. Europe Standard Time", "Europe/Chisinau"),
-    ("Egypt Standard Time", "Africa/Cairo"),
-    ("FLE Standard Time", "Europe/Kiev"),
-    ("Israel Standard Time", "Asia/Jerusalem"),
-    ("South Africa Standard Time", "Africa/Johannesburg"),
-    ("Turkey Standard Time", "Europe/Istanbul"),
-    ("Arab Standard Time", "Asia/Riyadh"),
-    ("Arabic Standard Time", "Asia/Baghdad"),
-    ("Russian Standard Time", "Europe/Moscow"),
-    ("E. Africa Standard Time", "Africa/Nairobi"),
-    ("Iran Standard Time", "Asia/Tehran"),
-    ("Arabian Standard Time", "Asia/Dubai"),
-    ("Azerbaijan Standard Time", "Asia/Baku"),
-    ("Afghanistan Standard Time", "Asia/Kabul"),
-    ("Pakistan Standard Time", "Asia/Karachi"),
-    ("West Asia Standard Time", "Asia/Tashkent"),
-    ("India Standard Time", "Asia/Kolkata"),
-    ("Sri Lanka Standard Time", "Asia/Colombo"),
-    ("Nepal Standard Time", "Asia/Kathmandu"),
-    ("Central Asia Standard Time", "Asia/Almaty"),
-    ("Bangladesh Standard Time", "Asia/Dhaka"),
-    ("Myanmar Standard Time", "Asia/Yangon"),
-    ("SE Asia Standard Time", "Asia/Bangkok"),
-    ("China Standard Time", "Asia/Shanghai"),
-    ("Singapore Standard Time", "Asia/Singapore"),
-    ("Taipei Standard Time", "Asia/Taipei"),
-    ("W. Australia Standard Time", "Australia/Perth"),
-    ("Tokyo Standard Time", "Asia/Tokyo"),
-    ("Korea Standard Time", "Asia/Seoul"),
-    ("Cen. Australia Standard Time", "Australia/Adelaide"),
-    ("AUS Central Standard Time", "Australia/Darwin"),
-    ("E. Australia Standard Time", "Australia/Brisbane"),
-    ("AUS Eastern Standard Time", "Australia/Sydney"),
-    ("Tasmania Standard Time", "Australia/Hobart"),
-    ("West Pacific Standard Time", "Pacific/Port_Moresby"),
-    ("Vladivostok Standard Time", "Asia/Vladivostok"),
-    ("New Zealand Standard Time", "Pacific/Auckland"),
-    ("Fiji Standard Time", "Pacific/Fiji"),
-    ("Tonga Standard Time", "Pacific/Tongatapu"),
-    ("Samoa Standard Time", "Pacific/Apia"),
-];
-
-pub(crate) fn windows_to_iana(name: &str) -> Option<&'static str> {
-    WINDOWS_ZONES
-        .iter()
-        .find(|(w, _)| w.eq_ignore_ascii_case(name))
-        .map(|(_, iana)| *iana)
-}
-
 /// Naive date-time (or midnight for dates) of a calcard partial date-time.
 pub(crate) fn naive_of(p: &PartialDateTime) -> Option<NaiveDateTime> {
     let d = NaiveDate::from_ymd_opt(i32::from(p.year?), u32::from(p.month?), u32::from(p.day?))?;
@@ -475,11 +385,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_windows_mapping_is_a_known_iana_zone() {
-        assert!(WINDOWS_ZONES.len() >= 40);
-        for (win, iana) in WINDOWS_ZONES {
-            assert!(chrono_tz::Tz::from_str(iana).is_ok(), "{win} -> {iana}");
-        }
+    fn names_resolve_through_calcard_and_what_it_lacks() {
+        let iana = |name: &str| match resolve_name(name) {
+            Some(Zone::Iana(t)) => Some(t.name()),
+            _ => None,
+        };
+        // Windows names, Outlook display names, vendor prefixes: calcard's.
+        assert_eq!(iana("W. Europe Standard Time"), Some("Europe/Berlin"));
+        assert_eq!(iana("Tokyo Standard Time"), Some("Asia/Tokyo"));
+        assert_eq!(iana("Pacific Standard Time"), Some("America/Los_Angeles"));
+        assert_eq!(
+            iana("(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna"),
+            Some("Europe/Berlin")
+        );
+        assert_eq!(
+            iana("/mozilla.org/20050126_1/Europe/Berlin"),
+            Some("Europe/Berlin")
+        );
+        assert_eq!(iana("Europe/Berlin"), Some("Europe/Berlin"));
+        // What calcard lacks.
+        assert_eq!(iana("Coordinated Universal Time"), Some("UTC"));
+        assert!(matches!(
+            resolve_name("GMT-0400"),
+            Some(Zone::Fixed(o)) if o.local_minus_utc() == -4 * 3600
+        ));
+        assert!(matches!(
+            resolve_name("UTC-11"),
+            Some(Zone::Fixed(o)) if o.local_minus_utc() == -11 * 3600
+        ));
+        assert!(resolve_name("Not A Zone").is_none());
     }
 
     #[test]
