@@ -28,13 +28,7 @@ impl DavRequest for Get {
 
     /// The request to send.
     fn request(&self) -> PreparedRequest {
-        PreparedRequest {
-            method: http::Method::GET,
-            url: self.url.clone(),
-            depth: None,
-            content_type: None,
-            body: None,
-        }
+        PreparedRequest::get(&self.url)
     }
 
     /// Accepts 200 only.
@@ -98,13 +92,7 @@ fn header(resp: &RawResponse, name: http::header::HeaderName) -> Option<String> 
 impl ConditionalGet {
     /// The request to send (a plain GET; the validators go in [`ConditionalGet::headers`]).
     pub fn request(&self) -> PreparedRequest {
-        PreparedRequest {
-            method: http::Method::GET,
-            url: self.url.clone(),
-            depth: None,
-            content_type: None,
-            body: None,
-        }
+        PreparedRequest::get(&self.url)
     }
 
     /// `If-None-Match` and `If-Modified-Since` for the stored validators (values that are not valid

@@ -65,6 +65,19 @@ pub struct PreparedRequest {
     pub body: Option<Vec<u8>>,
 }
 
+impl PreparedRequest {
+    /// A plain GET of `url`: no depth, no body.
+    pub fn get(url: &Url) -> Self {
+        PreparedRequest {
+            method: http::Method::GET,
+            url: url.clone(),
+            depth: None,
+            content_type: None,
+            body: None,
+        }
+    }
+}
+
 /// The WebDAV `Depth` header (RFC 4918 §10.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Depth {
