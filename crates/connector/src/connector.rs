@@ -83,6 +83,27 @@ pub struct EventOut {
     pub href: String,
 }
 
+/// An event's details with the calendar it is in.
+#[derive(Debug, Clone, Serialize)]
+pub struct DetailsOut {
+    /// Calendar name.
+    pub calendar: String,
+    /// Resource path.
+    pub href: String,
+    /// What the details dialog shows.
+    #[serde(flatten)]
+    pub details: calendar::EventDetails,
+}
+
+/// Search results.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SearchOut {
+    /// Matching events, by start.
+    pub events: Vec<EventOut>,
+    /// Whether more events matched than were returned.
+    pub more: bool,
+}
+
 /// The engine for one data dir.
 pub struct Connector {
     data_dir: PathBuf,
@@ -733,6 +754,101 @@ impl Connector {
         }
         out.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.summary.cmp(&b.1.summary)));
         Ok(out.into_iter().map(|(_, e)| e).collect())
+    }
+
+    /// The details of the event at `href` (for one occurrence when `recurrence_id` is given, as
+    /// [`EventOut::recurrence_id`] has it): notes, people, URL, recurrence and alerts in words.
+    pub fn event_details(
+        &self,
+        href: &str,
+        recurrence_id: Option<&str>,
+    ) -> Result<Option<DetailsOut>> {
+        let Some((calendar, raw)) = lock(&self.cache).object_by_href(href)? else {
+            return Ok(None);
+        };
+        Ok(Some(DetailsOut {
+            calendar,
+            href: href.to_owned(),
+            details: calendar::event_details(&raw, recurrence_id),
+        }))
+    }
+
+    /// Events of visible calendars whose title, location or notes contain `text` (ignoring case),
+    /// nearest to `now` first in the cache, each once (a repeating event at its next occurrence, or
+    /// its last one if the series is over); at most `limit`, sorted by start.
+    pub fn search(
+        &self,
+        text: &str,
+        limit: usize,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<SearchOut> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(SearchOut::default());
+        }
+        let needle = text.to_lowercase();
+        let contains = |s: &Option<String>| {
+            s.as_deref()
+                .is_some_and(|s| s.to_lowercase().contains(&needle))
+        };
+        // One more than asked, to know whether there were more.
+        let hits = lock(&self.cache).search_candidates(
+            text,
+            limit.saturating_mul(4) + 1,
+            now.timestamp(),
+        )?;
+        let local = calendar::local_timezone();
+        let day = chrono::Duration::days(1);
+        let mut out: Vec<(i64, EventOut)> = Vec::new();
+        let mut more = false;
+        for hit in hits {
+            if !(contains(&hit.summary) || contains(&hit.location))
+                && !contains(&calendar::event_details(&hit.raw, None).notes)
+            {
+                continue;
+            }
+            if out.len() == limit {
+                more = true;
+                break;
+            }
+            let start = chrono::DateTime::from_timestamp(hit.window_start, 0).unwrap_or(now);
+            let occ = if hit.recurring {
+                let from = now.max(start) - day;
+                calendar::occurrences(&hit.raw, from, from + chrono::Duration::days(400), local)
+                    .ok()
+                    .and_then(|o| {
+                        o.into_iter()
+                            .find(|o| o.start.to_utc_sort_key(local) >= now.timestamp())
+                    })
+            } else {
+                None
+            };
+            let occ = occ.or_else(|| {
+                calendar::occurrences(&hit.raw, start - day, start + day * 2, local)
+                    .ok()
+                    .and_then(|o| o.into_iter().next())
+            });
+            let Some(o) = occ else { continue };
+            out.push((
+                o.start.to_utc_sort_key(local),
+                EventOut {
+                    calendar: hit.calendar,
+                    uid: o.uid,
+                    summary: o.summary,
+                    start: o.start,
+                    end: o.end,
+                    all_day: o.all_day,
+                    location: o.location,
+                    recurrence_id: o.recurrence_id,
+                    href: hit.href,
+                },
+            ));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.summary.cmp(&b.1.summary)));
+        Ok(SearchOut {
+            events: out.into_iter().map(|(_, e)| e).collect(),
+            more,
+        })
     }
 
     /// Exports every calendar of every account with the bytes as cached.

@@ -26,7 +26,9 @@ pub mod relink;
 pub mod sync;
 pub mod text;
 
-pub use connector::{Connector, EventOut, LinkReport, OpenOptions, SyncReport};
+pub use connector::{
+    Connector, DetailsOut, EventOut, LinkReport, OpenOptions, SearchOut, SyncReport,
+};
 pub use credentials::Secret;
 pub use daemon::DaemonOptions;
 pub use error::{Error, Result};

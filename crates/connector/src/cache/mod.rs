@@ -378,4 +378,64 @@ mod tests {
         assert!(err.to_string().contains("rebuild-cache"));
         assert!(p.exists());
     }
+    #[test]
+    fn the_window_query_uses_the_window_index_and_search_escapes_like_patterns() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = Cache::open(dir.path()).unwrap();
+        let plan = c.candidates_plan().unwrap().join("\n");
+        assert!(plan.contains("objects_window"), "{plan}");
+        let a = c
+            .upsert_account("a@b.c", "http://x/", "svc", "now")
+            .unwrap();
+        let cal = c
+            .upsert_calendar(
+                a,
+                &CalendarMeta {
+                    path: "/1/calendars/home/".into(),
+                    url: "http://x/1/calendars/home/".into(),
+                    display_name: Some("Home".into()),
+                    color: None,
+                    read_only: false,
+                    sort_order: None,
+                },
+            )
+            .unwrap();
+        let mut with_notes = summary("a");
+        with_notes.summary = Some("Dentist".into());
+        let mut percent = summary("b");
+        percent.summary = Some("50% off".into());
+        let objs = vec![
+            StoredObject {
+                href: "/1/calendars/home/a.ics".into(),
+                etag: None,
+                raw: b"DESCRIPTION:bring the X-ray".to_vec(),
+                summary: with_notes,
+            },
+            StoredObject {
+                href: "/1/calendars/home/b.ics".into(),
+                etag: None,
+                raw: b"RAW".to_vec(),
+                summary: percent,
+            },
+        ];
+        c.apply_batch(cal, &objs, &[], "now").unwrap();
+        let hrefs = |q: &str| -> Vec<String> {
+            c.search_candidates(q, 10, 0)
+                .unwrap()
+                .into_iter()
+                .map(|h| h.href)
+                .collect()
+        };
+        assert_eq!(hrefs("dentIST"), vec!["/1/calendars/home/a.ics"]);
+        assert_eq!(hrefs("x-RAY"), vec!["/1/calendars/home/a.ics"]);
+        assert_eq!(hrefs("0%"), vec!["/1/calendars/home/b.ics"]);
+        assert!(hrefs("5_%").is_empty());
+        let (name, raw) = c
+            .object_by_href("/1/calendars/home/a.ics")
+            .unwrap()
+            .unwrap();
+        assert_eq!(name, "Home");
+        assert_eq!(raw, b"DESCRIPTION:bring the X-ray");
+        assert!(c.object_by_href("/nope").unwrap().is_none());
+    }
 }
