@@ -35,5 +35,10 @@ fn calendar_connector_commands() -> &'static [&'static str] {
         "demo_stats",
         "open_apple_account",
         "open_url",
+        "event_details",
+        "search_events",
+        "open_event_link",
+        "get_view_state",
+        "set_view_state",
     ]
 }
