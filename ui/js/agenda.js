@@ -113,7 +113,7 @@ function eventItem(p, key, info) {
       h('svg', { ns: SVG, viewBox: '0 0 24 24', class: 'icon icon-tiny', 'aria-hidden': 'true', focusable: 'false' },
         h('path', { ns: SVG, d: 'M17 2l3 3-3 3M4 11V9a4 4 0 0 1 4-4h12M7 22l-3-3 3-3M20 13v2a4 4 0 0 1-4 4H4' })),
       h('span', { class: 'sr-only', text: '(repeats)' })));
-  const open = () => agendaHooks.open && agendaHooks.open(ev);
+  const open = (e) => agendaHooks.open && agendaHooks.open(ev, e.currentTarget);
   return h('li', {
     class: `agenda-event${p.allDay ? ' is-all-day' : ''}`,
     tabindex: '0',
@@ -123,7 +123,7 @@ function eventItem(p, key, info) {
     cssVars: color ? { '--cal-color': color } : {},
     on: {
       click: open,
-      keydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(); } },
+      keydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(e); } },
     },
   },
   h('div', { class: 'agenda-when' },

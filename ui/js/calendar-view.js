@@ -216,7 +216,7 @@ function eventButton(p, info, cls, content) {
     title: `${eventTitle(ev)} — ${whenLabel(p)}`,
     dataset: { href: ev.href, start: ev.start },
     cssVars: color ? { '--cal-color': color } : {},
-    on: { click: () => openDetails(ev) },
+    on: { click: (e) => openDetails(ev, e.currentTarget) },
   }, ...content);
 }
 
@@ -295,7 +295,7 @@ function renderMonth(grid, placed, from, info) {
       if (d.getMonth() !== month) cls.push('is-other-month');
       if (key === todayKey) cls.push('is-today');
       if (key === dayKey(view.date)) cls.push('is-selected');
-      row.append(h('div', { class: cls.join(' '), role: 'gridcell', 'aria-label': `${fullDayFmt.format(d)}${key === todayKey ? ', today' : ''}`, style: `grid-column: ${i + 1}; grid-row: 1 / -1;`, dataset: { day: key } },
+      row.append(h('div', { class: cls.join(' '), role: 'gridcell', 'aria-label': `${fullDayFmt.format(d)}${key === todayKey ? ', today' : ''}`, cssVars: { 'grid-column': String(i + 1), 'grid-row': '1 / -1' }, dataset: { day: key } },
         h('button', { type: 'button', class: 'month-dnum', text: String(d.getDate()), 'aria-label': `${fullDayFmt.format(d)}, show the day`, on: { click: () => go('day', d) } })));
     }
     for (const it of items) {
@@ -316,7 +316,7 @@ function renderMonth(grid, placed, from, info) {
       if (!hiddenPerDay[c]) continue;
       const d = addDays(rowStart, c);
       row.append(h('button', {
-        type: 'button', class: 'month-more', style: `grid-column: ${c + 1}; grid-row: ${MONTH_LANES + 2};`,
+        type: 'button', class: 'month-more', cssVars: { 'grid-column': String(c + 1), 'grid-row': String(MONTH_LANES + 2) },
         'aria-label': `${plural(hiddenPerDay[c], 'more event', 'more events')} on ${fullDayFmt.format(d)}, show the day`,
         on: { click: () => go('day', d) },
       }, `+${hiddenPerDay[c]} more`));
@@ -352,7 +352,7 @@ function layoutOverlaps(items) {
 
 function renderDays(grid, placed, from, days, info) {
   const todayKey = dayKey(new Date());
-  const wrap = h('div', { class: `days days-${days}`, style: `--days: ${days}` });
+  const wrap = h('div', { class: `days days-${days}`, cssVars: { '--days': String(days) } });
   // Header: the days.
   const head = h('div', { class: 'days-head' }, h('div', { class: 'days-gutter' }));
   for (let i = 0; i < days; i++) head.append(h('div', { class: 'days-head-cell' }, dayHeader(addDays(from, i), todayKey, days > 1)));
@@ -362,7 +362,7 @@ function renderDays(grid, placed, from, days, info) {
   const lanes = assignLanes(bars, days);
   const allDay = h('div', { class: 'days-allday', role: 'group', 'aria-label': 'All-day and multi-day events' },
     h('div', { class: 'days-gutter small muted', text: 'all-day' }));
-  const allDayGrid = h('div', { class: 'days-allday-grid', style: `grid-template-rows: repeat(${Math.max(1, lanes)}, auto)` });
+  const allDayGrid = h('div', { class: 'days-allday-grid', cssVars: { 'grid-template-rows': `repeat(${Math.max(1, lanes)}, auto)` } });
   for (const it of bars) {
     const btn = eventButton(it.p, info, `cal-bar${it.contLeft ? ' cont-left' : ''}${it.contRight ? ' cont-right' : ''}`,
       [h('span', { class: 'cal-event-title', text: eventTitle(it.p.ev) }),
@@ -377,7 +377,7 @@ function renderDays(grid, placed, from, days, info) {
   const body = h('div', { class: 'days-body' });
   const gutter = h('div', { class: 'days-hours', 'aria-hidden': 'true' });
   for (let hr = 0; hr < 24; hr++) {
-    gutter.append(h('div', { class: 'days-hour', style: `top: ${hr * HOUR_PX}px`, text: hr === 0 ? '' : hourFmt.format(new Date(2000, 0, 1, hr)) }));
+    gutter.append(h('div', { class: 'days-hour', cssVars: { top: `${hr * HOUR_PX}px` }, text: hr === 0 ? '' : hourFmt.format(new Date(2000, 0, 1, hr)) }));
   }
   body.append(gutter);
   for (let i = 0; i < days; i++) {
@@ -412,7 +412,7 @@ function renderDays(grid, placed, from, days, info) {
     }
     if (key === todayKey) {
       const now = new Date();
-      col.append(h('div', { class: 'days-now', style: `top: ${((now - d) / 3600000) * HOUR_PX}px`, 'aria-hidden': 'true' }));
+      col.append(h('div', { class: 'days-now', cssVars: { top: `${((now - d) / 3600000) * HOUR_PX}px` }, 'aria-hidden': 'true' }));
     }
     body.append(col);
   }
@@ -501,7 +501,13 @@ async function runSearch(q) {
     for (const p of items) {
       const ev = p.ev;
       const color = (info.get(ev.calendar) || {}).color;
-      const open = () => { go('day', p.startDate).then(() => openDetails(ev)); };
+      // Its day, then the details; closing them returns focus to the event in that day.
+      const open = () => {
+        go('day', p.startDate).then(() => {
+          const inDay = [...document.querySelectorAll('#cal-grid [data-href]')].find((el) => el.dataset.href === ev.href);
+          openDetails(ev, inDay || $('#agenda-title'));
+        });
+      };
       ul.append(h('li', { class: 'search-hit' },
         h('button', {
           type: 'button', class: `agenda-event search-event${p.allDay ? ' is-all-day' : ''}`,
@@ -587,7 +593,7 @@ export async function initCalendarView() {
   agendaHooks.start = () => view.date;
   agendaHooks.refresh = () => { invalidate(); return refreshView(); };
   agendaHooks.rendered = (name, n) => markPainted(name, n);
-  agendaHooks.open = (ev) => openDetails(ev);
+  agendaHooks.open = (ev, origin) => openDetails(ev, origin);
   $('#btn-today').addEventListener('click', today);
   $('#btn-prev').addEventListener('click', () => move(-1));
   $('#btn-next').addEventListener('click', () => move(1));

@@ -115,10 +115,10 @@ function render(ev, d) {
 }
 
 /** Opens the dialog for an occurrence (an `events` or `search_events` item). */
-export async function openDetails(ev) {
+export async function openDetails(ev, origin) {
   const dlg = $('#event-dialog');
   const mine = ++seq;
-  if (!dlg.open) returnFocus = document.activeElement;
+  if (!dlg.open) returnFocus = origin || document.activeElement;
   current = { ev, details: null };
   hideConfirm();
   render(ev, null);
@@ -176,9 +176,10 @@ export function initEventDetails() {
     const back = returnFocus;
     returnFocus = null;
     // The element may have been re-rendered: fall back to the same event in the view.
-    if (back && back.isConnected) back.focus();
+    if (back && back.isConnected && back.offsetParent !== null) back.focus();
     else if (current) {
-      const again = document.querySelector(`[data-href="${CSS.escape(current.ev.href)}"]`);
+      const again = [...document.querySelectorAll(`[data-href="${CSS.escape(current.ev.href)}"]`)]
+        .find((el) => el.offsetParent !== null);
       if (again) again.focus();
     }
   });
