@@ -96,20 +96,41 @@ function periodWord(name) {
 
 // ---- Fetching: only the window shown, kept briefly, neighbours ahead --------------------------------
 
-const cache = new Map(); // "from|to" → Promise<events>
+const cache = new Map(); // "from|to" → Promise<{count, multi, byDay}>
 const CACHE_MAX = 12;
 
 function fetchRange(from, to) {
   const key = `${from.toISOString()}|${to.toISOString()}`;
   let p = cache.get(key);
   if (!p) {
+    window.__calFetching = (window.__calFetching || 0) + 1;
     p = invoke('events', { from: from.toISOString(), to: to.toISOString(), calendar: null })
-      .then((e) => (Array.isArray(e) ? e : []));
-    p.catch(() => cache.delete(key));
+      .then((e) => index(Array.isArray(e) ? e : []));
+    p.catch(() => cache.delete(key)).finally(() => { window.__calFetching -= 1; });
     cache.set(key, p);
     while (cache.size > CACHE_MAX) cache.delete(cache.keys().next().value);
   }
   return p;
+}
+
+/**
+ * Placed once per fetch: bars (all-day or over several days) apart, and the other events by their
+ * day, in the backend's order (by start).
+ */
+function index(events) {
+  const multi = [];
+  const byDay = new Map();
+  for (const ev of events) {
+    const p = place(ev);
+    p.sortTitle = eventTitle(ev).toLocaleLowerCase();
+    if (p.allDay || p.startKey !== p.lastKey) multi.push(p);
+    else {
+      let list = byDay.get(p.startKey);
+      if (!list) byDay.set(p.startKey, (list = []));
+      list.push(p);
+    }
+  }
+  return { count: events.length, multi, byDay };
 }
 
 /** Forgets fetched windows (after a sync, a change of visible calendars). */
@@ -172,22 +193,22 @@ export async function refreshView() {
   const mine = ++seq;
   const [from, to] = range(view.name, view.date);
   grid.setAttribute('aria-busy', 'true');
-  let events;
+  let data;
   try {
-    events = await fetchRange(from, to);
+    data = await fetchRange(from, to);
   } catch (e) {
     if (mine === seq) { grid.setAttribute('aria-busy', 'false'); showError(e); }
     return;
   }
   if (mine !== seq) return;
+  // Hidden calendars are left out by the backend (and the cache is dropped when one is toggled).
   const info = calendarInfo();
-  const visible = events.filter((ev) => !(info.get(ev.calendar) || {}).hidden);
-  const placed = visible.map(place);
-  if (view.name === 'month') renderMonth(grid, placed, from, info);
-  else renderDays(grid, placed, from, view.name === 'day' ? 1 : 7, info);
+  if (view.name === 'month') renderMonth(grid, data, from, info);
+  else renderDays(grid, data, from, view.name === 'day' ? 1 : 7, info);
   grid.setAttribute('aria-busy', 'false');
-  markPainted(view.name, visible.length);
-  prefetch();
+  markPainted(view.name, data.count);
+  // The neighbours once this view is on screen, so they never compete with painting it.
+  setTimeout(prefetch, 150);
 }
 
 function eventTitle(ev) {
@@ -251,14 +272,13 @@ function assignLanes(items, cols) {
   return lanes;
 }
 
-/** Spans of the occurrences that are shown as bars in a row of `cols` days from `rowStart`. */
-function spansIn(placed, rowStart, cols, barOnly) {
+/** Spans of the bars (all-day or several days) in a row of `cols` days from `rowStart`. */
+function spansIn(multiList, rowStart, cols) {
   const firstKey = dayKey(rowStart);
   const endKey = dayKey(addDays(rowStart, cols));
   const out = [];
-  for (const p of placed) {
-    const multi = p.allDay || p.startKey !== p.lastKey;
-    if (barOnly && !multi) continue;
+  for (const p of multiList) {
+    const multi = true;
     if (p.lastKey < firstKey || p.startKey >= endKey) continue;
     const s = p.startKey < firstKey ? rowStart : dateFromKey(p.startKey);
     const e = p.lastKey >= endKey ? addDays(rowStart, cols - 1) : dateFromKey(p.lastKey);
@@ -267,12 +287,12 @@ function spansIn(placed, rowStart, cols, barOnly) {
     out.push({ p, col, span, multi, contLeft: p.startKey < firstKey, contRight: p.lastKey >= endKey });
   }
   // Longer bars first (they need a lane across days), then all-day, then by start.
-  out.sort((a, b) => (b.multi - a.multi) || (b.span - a.span) || (b.p.allDay - a.p.allDay)
-    || (a.p.startDate - b.p.startDate) || eventTitle(a.p.ev).localeCompare(eventTitle(b.p.ev)));
+  out.sort((a, b) => (b.span - a.span) || (b.p.allDay - a.p.allDay)
+    || (a.p.startDate - b.p.startDate) || (a.p.sortTitle < b.p.sortTitle ? -1 : a.p.sortTitle > b.p.sortTitle ? 1 : 0));
   return out;
 }
 
-function renderMonth(grid, placed, from, info) {
+function renderMonth(grid, data, from, info) {
   const todayKey = dayKey(new Date());
   const month = view.date.getMonth();
   const table = h('div', { class: 'month', role: 'grid', 'aria-label': monthTitleFmt.format(view.date), 'aria-readonly': 'true' });
@@ -285,9 +305,21 @@ function renderMonth(grid, placed, from, info) {
   for (let w = 0; w < 6; w++) {
     const rowStart = addDays(from, w * 7);
     const row = h('div', { class: 'month-week', role: 'row' });
-    const items = spansIn(placed, rowStart, 7, false);
+    // Bars first (they need the same lane across days), then each day's events in the lanes left.
+    const items = spansIn(data.multi, rowStart, 7);
     assignLanes(items, 7);
     const hiddenPerDay = new Array(7).fill(0);
+    const used = Array.from({ length: 7 }, () => new Set());
+    for (const it of items) for (let c = it.col; c < it.col + it.span; c++) used[c].add(it.lane);
+    for (let c = 0; c < 7; c++) {
+      let lane = 0;
+      for (const p of data.byDay.get(dayKey(addDays(rowStart, c))) || []) {
+        while (used[c].has(lane)) lane++;
+        if (lane >= MONTH_LANES) { hiddenPerDay[c]++; continue; }
+        used[c].add(lane);
+        items.push({ p, col: c, span: 1, lane, multi: false, contLeft: false, contRight: false });
+      }
+    }
     for (let i = 0; i < 7; i++) {
       const d = addDays(rowStart, i);
       const key = dayKey(d);
@@ -350,7 +382,7 @@ function layoutOverlaps(items) {
   if (cluster.length) flush();
 }
 
-function renderDays(grid, placed, from, days, info) {
+function renderDays(grid, data, from, days, info) {
   const todayKey = dayKey(new Date());
   const wrap = h('div', { class: `days days-${days}`, cssVars: { '--days': String(days) } });
   // Header: the days.
@@ -358,7 +390,7 @@ function renderDays(grid, placed, from, days, info) {
   for (let i = 0; i < days; i++) head.append(h('div', { class: 'days-head-cell' }, dayHeader(addDays(from, i), todayKey, days > 1)));
   wrap.append(head);
   // All-day row: all-day and multi-day events as bars across the days.
-  const bars = spansIn(placed, from, days, true);
+  const bars = spansIn(data.multi, from, days);
   const lanes = assignLanes(bars, days);
   const allDay = h('div', { class: 'days-allday', role: 'group', 'aria-label': 'All-day and multi-day events' },
     h('div', { class: 'days-gutter small muted', text: 'all-day' }));
@@ -387,9 +419,7 @@ function renderDays(grid, placed, from, days, info) {
     const dayStart = d.getTime();
     const dayEnd = addDays(d, 1).getTime();
     const items = [];
-    for (const p of placed) {
-      if (p.allDay || p.startKey !== p.lastKey) continue;
-      if (p.startKey !== key) continue;
+    for (const p of data.byDay.get(key) || []) {
       const s = Math.max(p.startDate.getTime(), dayStart);
       const e = Math.min(Math.max(p.endDate.getTime(), s + 15 * 60000), dayEnd);
       const top = ((s - dayStart) / 3600000) * HOUR_PX;
@@ -420,8 +450,11 @@ function renderDays(grid, placed, from, days, info) {
   wrap.append(scroller);
   clear(grid).append(wrap);
   // Start at 7:00, or an hour before the first event if earlier.
-  const firstHour = placed.filter((p) => !p.allDay && p.startKey === p.lastKey)
-    .reduce((m, p) => Math.min(m, p.startDate.getHours()), 7);
+  let firstHour = 7;
+  for (let i = 0; i < days; i++) {
+    const first = (data.byDay.get(dayKey(addDays(from, i))) || [])[0];
+    if (first) firstHour = Math.min(firstHour, first.startDate.getHours());
+  }
   scroller.scrollTop = Math.max(0, firstHour - 1) * HOUR_PX;
 }
 
