@@ -254,19 +254,22 @@ function dayHeader(d, todayKey, link = true) {
  * Lays spans over columns [0, cols): each item {col, span, ...} gets the first lane free over its
  * columns. Returns the lanes used.
  */
-function assignLanes(items, cols) {
+function assignLanes(items, cols, maxLanes = Infinity) {
   const used = Array.from({ length: cols }, () => []);
   let lanes = 0;
   for (const it of items) {
     let lane = 0;
     for (;;) {
+      // Past the lanes shown, a bar is only counted ("+N more"): no need to find its lane.
+      if (lane >= maxLanes) break;
       let free = true;
       for (let c = it.col; c < it.col + it.span; c++) if (used[c][lane]) { free = false; break; }
       if (free) break;
       lane++;
     }
-    for (let c = it.col; c < it.col + it.span; c++) used[c][lane] = true;
     it.lane = lane;
+    if (lane >= maxLanes) continue;
+    for (let c = it.col; c < it.col + it.span; c++) used[c][lane] = true;
     lanes = Math.max(lanes, lane + 1);
   }
   return lanes;
@@ -307,7 +310,7 @@ function renderMonth(grid, data, from, info) {
     const row = h('div', { class: 'month-week', role: 'row' });
     // Bars first (they need the same lane across days), then each day's events in the lanes left.
     const items = spansIn(data.multi, rowStart, 7);
-    assignLanes(items, 7);
+    assignLanes(items, 7, MONTH_LANES);
     const hiddenPerDay = new Array(7).fill(0);
     const used = Array.from({ length: 7 }, () => new Set());
     for (const it of items) for (let c = it.col; c < it.col + it.span; c++) used[c].add(it.lane);
