@@ -1788,4 +1788,5 @@ async fn the_month_at_50000_events_paints_from_a_key_press_and_search_answers() 
         .args(["unlink", "--apple-id", "demo@example.com"])
         .output();
     let _ = sim.kill();
+    let _ = sim.wait();
 }

@@ -802,9 +802,10 @@ impl Connector {
         let mut out: Vec<(i64, EventOut)> = Vec::new();
         let mut more = false;
         for hit in hits {
-            if !(contains(&hit.summary) || contains(&hit.location))
-                && !contains(&calendar::event_details(&hit.raw, None).notes)
-            {
+            let matches = contains(&hit.summary)
+                || contains(&hit.location)
+                || contains(&calendar::event_details(&hit.raw, None).notes);
+            if !matches {
                 continue;
             }
             if out.len() == limit {
