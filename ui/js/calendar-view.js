@@ -45,7 +45,6 @@ const hourFmt = new Intl.DateTimeFormat(undefined, { hour: 'numeric', hourCycle:
 const monthTitleFmt = new Intl.DateTimeFormat(undefined, { month: 'long', year: 'numeric' });
 const dayTitleFmt = new Intl.DateTimeFormat(undefined, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
 const weekdayShortFmt = new Intl.DateTimeFormat(undefined, { weekday: 'short' });
-const weekdayLongFmt = new Intl.DateTimeFormat(undefined, { weekday: 'long' });
 const dayMonthFmt = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' });
 const dayMonthYearFmt = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
 const fullDayFmt = new Intl.DateTimeFormat(undefined, { weekday: 'long', day: 'numeric', month: 'long' });
@@ -218,11 +217,11 @@ function eventTitle(ev) {
 function whenLabel(p) {
   if (p.allDay) {
     const last = addDays(p.endDate, -1);
-    return p.startKey === p.lastKey ? 'all day' : `all day, ${dayMonthFmt.format(p.startDate)} to ${dayMonthFmt.format(last)}`;
+    return p.startKey === p.lastKey ? `${fullDayFmt.format(p.startDate)}, all day` : `all day, ${dayMonthFmt.format(p.startDate)} to ${dayMonthFmt.format(last)}`;
   }
   const sameDay = p.startKey === p.lastKey;
   return sameDay
-    ? `${time(p.startDate)} to ${time(p.endDate)}`
+    ? `${fullDayFmt.format(p.startDate)}, ${time(p.startDate)} to ${time(p.endDate)}`
     : `${dayMonthFmt.format(p.startDate)} ${time(p.startDate)} to ${dayMonthFmt.format(p.endDate)} ${time(p.endDate)}`;
 }
 
@@ -298,16 +297,18 @@ function spansIn(multiList, rowStart, cols) {
 function renderMonth(grid, data, from, info) {
   const todayKey = dayKey(new Date());
   const month = view.date.getMonth();
-  const table = h('div', { class: 'month', role: 'grid', 'aria-label': monthTitleFmt.format(view.date), 'aria-readonly': 'true' });
-  const head = h('div', { class: 'month-head', role: 'row' });
+  // Weeks as labelled groups of buttons (each event's label says its day and time): a reader walks
+  // them in order; the day numbers open the day.
+  const table = h('div', { class: 'month', role: 'group', 'aria-label': monthTitleFmt.format(view.date) });
+  const head = h('div', { class: 'month-head', 'aria-hidden': 'true' });
   for (let i = 0; i < 7; i++) {
     const d = addDays(from, i);
-    head.append(h('div', { class: 'month-dow', role: 'columnheader', 'aria-label': weekdayLongFmt.format(d), text: weekdayShortFmt.format(d) }));
+    head.append(h('div', { class: 'month-dow', text: weekdayShortFmt.format(d) }));
   }
   table.append(head);
   for (let w = 0; w < 6; w++) {
     const rowStart = addDays(from, w * 7);
-    const row = h('div', { class: 'month-week', role: 'row' });
+    const row = h('div', { class: 'month-week', role: 'group', 'aria-label': `Week of ${fullDayFmt.format(rowStart)}` });
     // Bars first (they need the same lane across days), then each day's events in the lanes left.
     const items = spansIn(data.multi, rowStart, 7);
     assignLanes(items, 7, MONTH_LANES);
@@ -330,8 +331,8 @@ function renderMonth(grid, data, from, info) {
       if (d.getMonth() !== month) cls.push('is-other-month');
       if (key === todayKey) cls.push('is-today');
       if (key === dayKey(view.date)) cls.push('is-selected');
-      row.append(h('div', { class: cls.join(' '), role: 'gridcell', 'aria-label': `${fullDayFmt.format(d)}${key === todayKey ? ', today' : ''}`, cssVars: { 'grid-column': String(i + 1), 'grid-row': '1 / -1' }, dataset: { day: key } },
-        h('button', { type: 'button', class: 'month-dnum', text: String(d.getDate()), 'aria-label': `${fullDayFmt.format(d)}, show the day`, on: { click: () => go('day', d) } })));
+      row.append(h('div', { class: cls.join(' '), cssVars: { 'grid-column': String(i + 1), 'grid-row': '1 / -1' }, dataset: { day: key } },
+        h('button', { type: 'button', class: 'month-dnum', text: String(d.getDate()), 'aria-label': `${fullDayFmt.format(d)}${key === todayKey ? ' (today)' : ''}, show the day`, on: { click: () => go('day', d) } })));
     }
     for (const it of items) {
       if (it.lane >= MONTH_LANES) {
