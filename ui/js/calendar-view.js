@@ -137,12 +137,23 @@ export function invalidate() {
   cache.clear();
 }
 
+/**
+ * After a view is painted: the periods before and after it, and the week and month around its date,
+ * so the next key press (→, ←, w, m) paints from memory.
+ */
 function prefetch() {
-  if (view.name === 'agenda') return;
-  for (const dir of [1, -1]) {
-    const [f, t] = range(view.name, step(view.name, view.date, dir));
-    fetchRange(f, t).catch(() => {});
+  const wanted = [];
+  if (view.name !== 'agenda') {
+    for (const dir of [1, -1]) wanted.push(range(view.name, step(view.name, view.date, dir)));
   }
+  for (const other of ['month', 'week']) if (other !== view.name) wanted.push(range(other, view.date));
+  for (const [f, t] of wanted) fetchRange(f, t).catch(() => {});
+}
+
+let prefetchTimer = null;
+function prefetchSoon() {
+  clearTimeout(prefetchTimer);
+  prefetchTimer = setTimeout(prefetch, 150);
 }
 
 // ---- Timing of a key press to the painted view (read by the WebDriver test) -----------------------
@@ -187,7 +198,9 @@ export async function refreshView() {
     agenda.hidden = false;
     return refreshAgendaList();
   }
-  agenda.hidden = true;
+  // The agenda's list is dropped, not kept hidden: at tens of thousands of events it holds
+  // thousands of nodes that every later layout would carry.
+  if (!agenda.hidden) { agenda.hidden = true; clear(agenda); }
   grid.hidden = false;
   const mine = ++seq;
   const [from, to] = range(view.name, view.date);
@@ -207,7 +220,7 @@ export async function refreshView() {
   grid.setAttribute('aria-busy', 'false');
   markPainted(view.name, data.count);
   // The neighbours once this view is on screen, so they never compete with painting it.
-  setTimeout(prefetch, 150);
+  prefetchSoon();
 }
 
 function eventTitle(ev) {
@@ -629,14 +642,17 @@ function openHelp() {
 export async function initCalendarView() {
   agendaHooks.start = () => view.date;
   agendaHooks.refresh = () => { invalidate(); return refreshView(); };
-  agendaHooks.rendered = (name, n) => markPainted(name, n);
+  agendaHooks.rendered = (name, n) => { markPainted(name, n); prefetchSoon(); };
   agendaHooks.open = (ev, origin) => openDetails(ev, origin);
   $('#btn-today').addEventListener('click', today);
   $('#btn-prev').addEventListener('click', () => move(-1));
   $('#btn-next').addEventListener('click', () => move(1));
   $('#cal-date').addEventListener('change', (e) => {
     const v = e.target.value;
-    if (/^\d{4}-\d{2}-\d{2}$/.test(v)) go(null, dateFromKey(v));
+    if (/^\d{4}-\d{2}-\d{2}$/.test(v)) {
+      pendingKey = { key: 'date', t0: performance.now() };
+      go(null, dateFromKey(v));
+    }
   });
   for (const b of document.querySelectorAll('.cal-view-btn')) b.addEventListener('click', () => go(b.dataset.view));
   $('#btn-help').addEventListener('click', openHelp);
