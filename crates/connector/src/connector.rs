@@ -920,4 +920,110 @@ mod tests {
             "http://127.0.0.1:5232/"
         );
     }
+    fn with_objects(objects: &[(&str, &str)]) -> (tempfile::TempDir, Connector) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connector::open_with_keychain(
+            OpenOptions {
+                data_dir: dir.path().to_path_buf(),
+                keyring_service: "test".into(),
+            },
+            Arc::new(crate::credentials::MemoryKeychain::default()),
+        )
+        .unwrap();
+        {
+            let mut c = lock(&conn.cache);
+            let a = c
+                .upsert_account("a@b.c", "http://x/", "test", "now")
+                .unwrap();
+            let cal = c
+                .upsert_calendar(
+                    a,
+                    &CalendarMeta {
+                        path: "/1/calendars/home/".into(),
+                        url: "http://x/1/calendars/home/".into(),
+                        display_name: Some("Home".into()),
+                        color: None,
+                        read_only: false,
+                        sort_order: None,
+                    },
+                )
+                .unwrap();
+            let stored: Vec<_> = objects
+                .iter()
+                .map(|(href, ics)| crate::cache::StoredObject {
+                    href: (*href).into(),
+                    etag: None,
+                    raw: ics.as_bytes().to_vec(),
+                    summary: calendar::summarize(ics.as_bytes()).unwrap(),
+                })
+                .collect();
+            c.apply_batch(cal, &stored, &[], "now").unwrap();
+        }
+        (dir, conn)
+    }
+
+    fn ics(uid: &str, start: &str, extra: &str) -> String {
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTART:{start}\r\n\
+             DURATION:PT1H\r\n{extra}END:VEVENT\r\nEND:VCALENDAR\r\n"
+        )
+    }
+
+    #[test]
+    fn search_finds_titles_locations_and_notes_and_a_series_at_its_next_occurrence() {
+        let weekly = ics(
+            "w",
+            "20260105T090000Z",
+            "SUMMARY:Standup\r\nRRULE:FREQ=WEEKLY\r\n",
+        );
+        let notes = ics(
+            "n",
+            "20261201T090000Z",
+            "SUMMARY:Lunch\r\nDESCRIPTION:bring the Quarterly report\r\n",
+        );
+        let place = ics(
+            "p",
+            "20261202T090000Z",
+            "SUMMARY:Walk\r\nLOCATION:Quarterly park\r\n",
+        );
+        // "VEVENT" is in every object's bytes, but in nobody's title, location or notes.
+        let (_d, conn) = with_objects(&[
+            ("/1/calendars/home/w.ics", &weekly),
+            ("/1/calendars/home/n.ics", &notes),
+            ("/1/calendars/home/p.ics", &place),
+        ]);
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-03T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let found = conn.search("quarterly", 10, now).unwrap();
+        let hrefs: Vec<&str> = found.events.iter().map(|e| e.href.as_str()).collect();
+        assert_eq!(
+            hrefs,
+            ["/1/calendars/home/n.ics", "/1/calendars/home/p.ics"]
+        );
+        assert!(!found.more);
+        assert!(conn.search("vevent", 10, now).unwrap().events.is_empty());
+        assert!(conn.search("  ", 10, now).unwrap().events.is_empty());
+        let standup = conn.search("standup", 10, now).unwrap();
+        assert_eq!(standup.events.len(), 1);
+        // Mondays: the first after 3 December 2026 is the 7th.
+        assert_eq!(
+            serde_json::to_value(&standup.events[0].start).unwrap(),
+            serde_json::json!("2026-12-07T09:00:00+00:00")
+        );
+        let limited = conn.search("quarterly", 1, now).unwrap();
+        assert_eq!(limited.events.len(), 1);
+        assert!(limited.more);
+
+        let d = conn
+            .event_details("/1/calendars/home/n.ics", None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(d.calendar, "Home");
+        assert_eq!(
+            d.details.notes.as_deref(),
+            Some("bring the Quarterly report")
+        );
+        assert!(conn.event_details("/gone.ics", None).unwrap().is_none());
+    }
 }
