@@ -1265,6 +1265,65 @@ async fn calendar_views_details_search_and_shortcuts_on_the_demo() {
     );
     shot(&c, "20-month").await;
 
+    // The week starts on the locale's first day (Intl week info, else the region).
+    let weeks = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];\
+             import('./js/calendar-view.js').then(m => done({\
+               us: m.firstDayOfWeek('en-US'), de: m.firstDayOfWeek('de-DE'), gb: m.firstDayOfWeek('en-GB'),\
+               eg: m.firstDayOfWeek('ar-EG'), here: m.firstDayOfWeek(navigator.language),\
+               first: document.querySelector('#cal-grid .month-dow').textContent,\
+               expected: new Intl.DateTimeFormat(undefined, {weekday: 'short'})\
+                 .format(new Date(2026, 10, 1 + m.firstDayOfWeek(navigator.language))),\
+               twelve: m.twelveHour(),\
+               cycle: new Intl.DateTimeFormat(undefined, {hour: 'numeric'}).resolvedOptions().hourCycle}),\
+               e => done({error: String(e)}));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(weeks["us"], json!(0), "{weeks}");
+    assert_eq!(weeks["de"], json!(1), "{weeks}");
+    assert_eq!(weeks["gb"], json!(1), "{weeks}");
+    assert_eq!(weeks["eg"], json!(6), "{weeks}");
+    assert_eq!(weeks["first"], weeks["expected"], "{weeks}");
+    eprintln!("locale: {weeks}");
+
+    // Hiding a calendar hides its events in the month; showing it brings them back.
+    let work_events = "[...document.querySelectorAll('#cal-grid .cal-event')]\
+        .filter(e => e.style.getPropertyValue('--cal-color').toLowerCase() === '#ff9500').length";
+    let before = wait_js(&c, "Work events in the month", work_events, long).await;
+    assert!(before.as_u64().unwrap() > 0);
+    let work_switch = "[...document.querySelectorAll('#account-list input.switch')]\
+        .find(i => i.getAttribute('aria-label').includes('Work'))";
+    c.execute(&format!("{work_switch}.click();"), vec![])
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "the Work events to go",
+        &format!("{work_events} === 0"),
+        long,
+    )
+    .await;
+    wait_js(
+        &c,
+        "the Home events to stay",
+        "document.querySelectorAll('#cal-grid .cal-event').length > 0",
+        long,
+    )
+    .await;
+    c.execute(&format!("{work_switch}.click();"), vec![])
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "the Work events back",
+        &format!("{work_events} > 0"),
+        long,
+    )
+    .await;
+
     // Next and previous month with the arrows, then today.
     let title = |c: &Client| {
         let c = c.clone();
