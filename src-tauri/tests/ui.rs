@@ -1792,6 +1792,19 @@ async fn the_month_at_50000_events_paints_from_a_key_press_and_search_answers() 
         .execute(&format!("return window.__calTimings[{n}];"), vec![])
         .await
         .unwrap();
+    // And the 14-day agenda of that date ("a"): every event of those days is listed.
+    let n = c
+        .execute(&format!("return {TIMINGS};"), vec![])
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap();
+    press(&c, "a").await;
+    wait_js(&c, "the agenda", &format!("{TIMINGS} > {n}"), long).await;
+    let agenda = c
+        .execute(&format!("return window.__calTimings[{n}];"), vec![])
+        .await
+        .unwrap();
     // What two frames cost on this machine with nothing to do (the floor of the figures above).
     let mut frames = Vec::new();
     for _ in 0..5 {
@@ -1851,7 +1864,7 @@ async fn the_month_at_50000_events_paints_from_a_key_press_and_search_answers() 
     let median = sorted[sorted.len() / 2];
     let max = sorted[sorted.len() - 1];
     report_timing(&format!(
-        "month at {} cached events (debug build; first sync {} s): key→painted month {} ; after the first (each fetched ahead while the previous one was on screen): median {median:.0} ms, max {max:.0} ms (target 100 ms; two idle frames cost {frame_floor:.0} ms here); a picked month not fetched ahead {:.0} ms/{} events; search {}\n",
+        "month at {} cached events (debug build; first sync {} s): key→painted month {} ; after the first (each fetched ahead while the previous one was on screen): median {median:.0} ms, max {max:.0} ms (target 100 ms; two idle frames cost {frame_floor:.0} ms here); a picked month not fetched ahead {:.0} ms/{} events; its 14-day agenda (a) {:.0} ms/{} events; search {}\n",
         total,
         synced.as_secs(),
         months
@@ -1861,6 +1874,8 @@ async fn the_month_at_50000_events_paints_from_a_key_press_and_search_answers() 
             .join(", "),
         picked["ms"].as_f64().unwrap(),
         picked["events"],
+        agenda["ms"].as_f64().unwrap(),
+        agenda["events"],
         searches.join(", ")
     ));
 

@@ -7,9 +7,11 @@ import { $, h, clear, showError } from './dom.js';
 import { invoke } from './ipc.js';
 import { store } from './store.js';
 import { cssColor } from './calendars.js';
-import { startOfDay, addDays, dayKey, dayHeading, groupByDay, describeWhen } from './format.js';
+import { startOfDay, addDays, dayKey, dateFromKey, dayHeading, groupByDay, describeWhen } from './format.js';
 
 export const AGENDA_DAYS = 14;
+/** Events listed per day; the rest are a click away in the day view. */
+export const AGENDA_PER_DAY = 40;
 const SVG = 'http://www.w3.org/2000/svg';
 
 let seq = 0;
@@ -21,6 +23,7 @@ export const agendaHooks = {
   refresh: null,
   rendered: null,
   open: null,
+  showDay: null,
 };
 
 export function calendarInfo() {
@@ -95,7 +98,17 @@ function render(el, events, from) {
       rel ? h('span', { class: 'agenda-day-rel', text: rel }) : null,
       h('span', { class: rel ? 'agenda-day-date muted' : 'agenda-day-date', text: full }));
     const ul = h('ul', { class: 'agenda-list', 'aria-labelledby': headId });
-    for (const p of list) ul.append(eventItem(p, key, info));
+    // A crowded day lists its first events and leads to its day view for the rest, so the agenda
+    // stays quick at tens of thousands of events.
+    for (const p of list.slice(0, AGENDA_PER_DAY)) ul.append(eventItem(p, key, info));
+    const more = list.length - AGENDA_PER_DAY;
+    if (more > 0) {
+      ul.append(h('li', { class: 'agenda-more' },
+        h('button', {
+          type: 'button', class: 'btn btn-quiet btn-small',
+          on: { click: () => agendaHooks.showDay && agendaHooks.showDay(dateFromKey(key)) },
+        }, `${more} more on this day — show the day`)));
+    }
     el.append(h('section', { class: `agenda-day${key === todayKey ? ' is-today' : ''}`, 'aria-labelledby': headId }, heading, ul));
   }
 }

@@ -644,6 +644,7 @@ export async function initCalendarView() {
   agendaHooks.refresh = () => { invalidate(); return refreshView(); };
   agendaHooks.rendered = (name, n) => { markPainted(name, n); prefetchSoon(); };
   agendaHooks.open = (ev, origin) => openDetails(ev, origin);
+  agendaHooks.showDay = (d) => go('day', d);
   $('#btn-today').addEventListener('click', today);
   $('#btn-prev').addEventListener('click', () => move(-1));
   $('#btn-next').addEventListener('click', () => move(1));
