@@ -41,5 +41,10 @@ fn calendar_connector_commands() -> &'static [&'static str] {
         "unsubscribe_calendar",
         "set_subscription_hidden",
         "refresh_subscriptions",
+        "event_details",
+        "search_events",
+        "open_event_link",
+        "get_view_state",
+        "set_view_state",
     ]
 }

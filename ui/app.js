@@ -12,6 +12,8 @@ import { initMain, renderMain, mainProgress } from './js/main-view.js';
 import { refreshAgenda, refreshIfDayChanged } from './js/agenda.js';
 import { initSettings, openSettings, renderSettings, settingsVisible } from './js/settings.js';
 import { initDemo, renderDemo } from './js/demo.js';
+import { initCalendarView } from './js/calendar-view.js';
+import { initEventDetails } from './js/event-details.js';
 
 function hasAccounts() {
   // A subscription alone (no account) is enough for the main window.
@@ -72,6 +74,7 @@ async function boot() {
   initMain({ openRelink, openLink: openLinkWizard });
   initSettings({ back: goHome, unlinked: goHome });
   initDemo();
+  initEventDetails();
   progressBus.fallback = mainProgress;
   subscribe(onState);
 
@@ -90,6 +93,9 @@ async function boot() {
   } catch (e) {
     showError(e);
   }
+
+  // The view and date of the last window, before anything is drawn.
+  await initCalendarView().catch(showError);
 
   let first = null;
   try {

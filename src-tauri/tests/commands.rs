@@ -282,9 +282,16 @@ fn every_command_is_registered_and_allowed_in_the_main_window_capability() {
         let perm = format!("allow-{}", n.replace('_', "-"));
         assert!(perms.contains(&perm.as_str()), "capability lacks {perm}");
         let src = include_str!("../src/cmd/mod.rs");
-        let registered = ["", "demo::", "files::", "browser::"]
-            .iter()
-            .any(|m| src.contains(&format!("$crate::cmd::{m}{n},")));
+        let registered = [
+            "",
+            "demo::",
+            "files::",
+            "browser::",
+            "calendar::",
+            "subscriptions::",
+        ]
+        .iter()
+        .any(|m| src.contains(&format!("$crate::cmd::{m}{n},")));
         assert!(registered, "{n} not in generate_handler");
     }
     // Nothing beyond the app's commands and event listening.

@@ -1,19 +1,32 @@
-// The agenda: the next 14 days from the backend's `events` (recurrences already expanded), grouped by
-// local day, all-day first, times in local time with the event's own offset noted when it differs.
+// The agenda: 14 days from the chosen date (today unless another was picked) from the backend's
+// `events` (recurrences already expanded), grouped by local day, all-day first, times in local time
+// with the event's own offset noted when it differs. The calendar view (calendar-view.js) decides
+// which view is shown; `refreshAgenda` refreshes whichever it is.
 
 import { $, h, clear, showError } from './dom.js';
 import { invoke } from './ipc.js';
 import { store } from './store.js';
 import { cssColor } from './calendars.js';
-import { startOfDay, addDays, dayKey, dayHeading, groupByDay, describeWhen } from './format.js';
+import { startOfDay, addDays, dayKey, dateFromKey, dayHeading, groupByDay, describeWhen } from './format.js';
 
 export const AGENDA_DAYS = 14;
+/** Events listed per day; the rest are a click away in the day view. */
+export const AGENDA_PER_DAY = 40;
 const SVG = 'http://www.w3.org/2000/svg';
 
 let seq = 0;
 let lastDay = null;
 
-function calendarInfo() {
+/** Set by the calendar view: the agenda's first day, and the refresher of the current view. */
+export const agendaHooks = {
+  start: () => startOfDay(new Date()),
+  refresh: null,
+  rendered: null,
+  open: null,
+  showDay: null,
+};
+
+export function calendarInfo() {
   // Calendar name → {color, hidden}; a name is hidden only when every calendar with that name is.
   const info = new Map();
   for (const acc of store.state.accounts) {
@@ -29,12 +42,18 @@ function calendarInfo() {
   return info;
 }
 
+/** Refreshes the current view (the agenda unless the calendar view chose another). */
 export async function refreshAgenda() {
+  if (agendaHooks.refresh) return agendaHooks.refresh();
+  return refreshAgendaList();
+}
+
+export async function refreshAgendaList() {
   const el = $('#agenda');
   const mine = ++seq;
-  const from = startOfDay(new Date());
+  const from = startOfDay(agendaHooks.start());
   const to = addDays(from, AGENDA_DAYS);
-  lastDay = dayKey(from);
+  lastDay = dayKey(new Date());
   el.setAttribute('aria-busy', 'true');
   // The first time (nothing on screen yet): a loading state, never a blank pane.
   if (!el.firstChild) {
@@ -54,6 +73,7 @@ export async function refreshAgenda() {
   if (mine !== seq) return;
   render(el, Array.isArray(events) ? events : [], from);
   el.setAttribute('aria-busy', 'false');
+  if (agendaHooks.rendered) agendaHooks.rendered('agenda', events.length);
 }
 
 function render(el, events, from) {
@@ -64,13 +84,13 @@ function render(el, events, from) {
   const groups = groupByDay(visible, from, AGENDA_DAYS);
   if (groups.length === 0) {
     el.append(h('div', { class: 'empty-state' },
-      h('p', { class: 'empty-title', text: 'Nothing in the next 14 days' }),
+      h('p', { class: 'empty-title', text: dayKey(from) === dayKey(new Date()) ? 'Nothing in the next 14 days' : 'Nothing in these 14 days' }),
       h('p', { class: 'muted', text: hiddenCount
         ? `${hiddenCount} event${hiddenCount === 1 ? ' is' : 's are'} in hidden calendars.`
         : store.state.accounts.length ? 'Enjoy the free time.' : 'Link a calendar to see your events here.' })));
     return;
   }
-  const todayKey = dayKey(from);
+  const todayKey = dayKey(new Date());
   for (const [key, list] of groups) {
     const { rel, full } = dayHeading(key, todayKey);
     const headId = `day-${key}`;
@@ -78,7 +98,17 @@ function render(el, events, from) {
       rel ? h('span', { class: 'agenda-day-rel', text: rel }) : null,
       h('span', { class: rel ? 'agenda-day-date muted' : 'agenda-day-date', text: full }));
     const ul = h('ul', { class: 'agenda-list', 'aria-labelledby': headId });
-    for (const p of list) ul.append(eventItem(p, key, info));
+    // A crowded day lists its first events and leads to its day view for the rest, so the agenda
+    // stays quick at tens of thousands of events.
+    for (const p of list.slice(0, AGENDA_PER_DAY)) ul.append(eventItem(p, key, info));
+    const more = list.length - AGENDA_PER_DAY;
+    if (more > 0) {
+      ul.append(h('li', { class: 'agenda-more' },
+        h('button', {
+          type: 'button', class: 'btn btn-quiet btn-small',
+          on: { click: () => agendaHooks.showDay && agendaHooks.showDay(dateFromKey(key)) },
+        }, `${more} more on this day — show the day`)));
+    }
     el.append(h('section', { class: `agenda-day${key === todayKey ? ' is-today' : ''}`, 'aria-labelledby': headId }, heading, ul));
   }
 }
@@ -96,10 +126,18 @@ function eventItem(p, key, info) {
       h('svg', { ns: SVG, viewBox: '0 0 24 24', class: 'icon icon-tiny', 'aria-hidden': 'true', focusable: 'false' },
         h('path', { ns: SVG, d: 'M17 2l3 3-3 3M4 11V9a4 4 0 0 1 4-4h12M7 22l-3-3 3-3M20 13v2a4 4 0 0 1-4 4H4' })),
       h('span', { class: 'sr-only', text: '(repeats)' })));
+  const open = (e) => agendaHooks.open && agendaHooks.open(ev, e.currentTarget);
   return h('li', {
     class: `agenda-event${p.allDay ? ' is-all-day' : ''}`,
-    dataset: { uid: ev.uid, calendar: ev.calendar, start: ev.start },
+    tabindex: '0',
+    role: 'button',
+    'aria-haspopup': 'dialog',
+    dataset: { uid: ev.uid, calendar: ev.calendar, start: ev.start, href: ev.href },
     cssVars: color ? { '--cal-color': color } : {},
+    on: {
+      click: open,
+      keydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(e); } },
+    },
   },
   h('div', { class: 'agenda-when' },
     h('span', { class: 'agenda-time', text: when.main }),
@@ -122,5 +160,9 @@ function joinDots(nodes) {
 
 /** Re-renders when the local day changed (the agenda starts today). */
 export function refreshIfDayChanged() {
-  if (lastDay && lastDay !== dayKey(new Date())) refreshAgenda();
+  const today = dayKey(new Date());
+  if (lastDay && lastDay !== today) {
+    lastDay = today;
+    refreshAgenda();
+  }
 }

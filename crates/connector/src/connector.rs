@@ -83,6 +83,27 @@ pub struct EventOut {
     pub href: String,
 }
 
+/// An event's details with the calendar it is in.
+#[derive(Debug, Clone, Serialize)]
+pub struct DetailsOut {
+    /// Calendar name.
+    pub calendar: String,
+    /// Resource path.
+    pub href: String,
+    /// What the details dialog shows.
+    #[serde(flatten)]
+    pub details: calendar::EventDetails,
+}
+
+/// Search results.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SearchOut {
+    /// Matching events, by start.
+    pub events: Vec<EventOut>,
+    /// Whether more events matched than were returned.
+    pub more: bool,
+}
+
 /// The engine for one data dir.
 pub struct Connector {
     data_dir: PathBuf,
@@ -805,6 +826,102 @@ impl Connector {
         Ok(out.into_iter().map(|(_, e)| e).collect())
     }
 
+    /// The details of the event at `href` (for one occurrence when `recurrence_id` is given, as
+    /// [`EventOut::recurrence_id`] has it): notes, people, URL, recurrence and alerts in words.
+    pub fn event_details(
+        &self,
+        href: &str,
+        recurrence_id: Option<&str>,
+    ) -> Result<Option<DetailsOut>> {
+        let Some((calendar, raw)) = lock(&self.cache).object_by_href(href)? else {
+            return Ok(None);
+        };
+        Ok(Some(DetailsOut {
+            calendar,
+            href: href.to_owned(),
+            details: calendar::event_details(&raw, recurrence_id),
+        }))
+    }
+
+    /// Events of visible calendars whose title, location or notes contain `text` (ignoring case),
+    /// nearest to `now` first in the cache, each once (a repeating event at its next occurrence, or
+    /// its last one if the series is over); at most `limit`, sorted by start.
+    pub fn search(
+        &self,
+        text: &str,
+        limit: usize,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<SearchOut> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(SearchOut::default());
+        }
+        let needle = text.to_lowercase();
+        let contains = |s: &Option<String>| {
+            s.as_deref()
+                .is_some_and(|s| s.to_lowercase().contains(&needle))
+        };
+        // One more than asked, to know whether there were more.
+        let hits = lock(&self.cache).search_candidates(
+            text,
+            limit.saturating_mul(4) + 1,
+            now.timestamp(),
+        )?;
+        let local = calendar::local_timezone();
+        let day = chrono::Duration::days(1);
+        let mut out: Vec<(i64, EventOut)> = Vec::new();
+        let mut more = false;
+        for hit in hits {
+            let matches = contains(&hit.summary)
+                || contains(&hit.location)
+                || contains(&calendar::event_details(&hit.raw, None).notes);
+            if !matches {
+                continue;
+            }
+            if out.len() == limit {
+                more = true;
+                break;
+            }
+            let start = chrono::DateTime::from_timestamp(hit.window_start, 0).unwrap_or(now);
+            let occ = if hit.recurring {
+                let from = now.max(start) - day;
+                calendar::occurrences(&hit.raw, from, from + chrono::Duration::days(400), local)
+                    .ok()
+                    .and_then(|o| {
+                        o.into_iter()
+                            .find(|o| o.start.to_utc_sort_key(local) >= now.timestamp())
+                    })
+            } else {
+                None
+            };
+            let occ = occ.or_else(|| {
+                calendar::occurrences(&hit.raw, start - day, start + day * 2, local)
+                    .ok()
+                    .and_then(|o| o.into_iter().next())
+            });
+            let Some(o) = occ else { continue };
+            out.push((
+                o.start.to_utc_sort_key(local),
+                EventOut {
+                    calendar: hit.calendar,
+                    uid: o.uid,
+                    summary: o.summary,
+                    start: o.start,
+                    end: o.end,
+                    all_day: o.all_day,
+                    location: o.location,
+                    recurrence_id: o.recurrence_id,
+                    href: hit.href,
+                },
+            ));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.summary.cmp(&b.1.summary)));
+        Ok(SearchOut {
+            events: out.into_iter().map(|(_, e)| e).collect(),
+            more,
+        })
+    }
+
     /// Exports every calendar of every account with the bytes as cached.
     pub fn export(&self, format: ExportFormat, out: &Path) -> Result<ExportReport> {
         export::export(&lock(&self.cache), format, out)
@@ -892,5 +1009,111 @@ mod tests {
             parse_server_url("http://127.0.0.1:5232").unwrap().as_str(),
             "http://127.0.0.1:5232/"
         );
+    }
+    fn with_objects(objects: &[(&str, &str)]) -> (tempfile::TempDir, Connector) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connector::open_with_keychain(
+            OpenOptions {
+                data_dir: dir.path().to_path_buf(),
+                keyring_service: "test".into(),
+            },
+            Arc::new(crate::credentials::MemoryKeychain::default()),
+        )
+        .unwrap();
+        {
+            let mut c = lock(&conn.cache);
+            let a = c
+                .upsert_account("a@b.c", "http://x/", "test", "now")
+                .unwrap();
+            let cal = c
+                .upsert_calendar(
+                    a,
+                    &CalendarMeta {
+                        path: "/1/calendars/home/".into(),
+                        url: "http://x/1/calendars/home/".into(),
+                        display_name: Some("Home".into()),
+                        color: None,
+                        read_only: false,
+                        sort_order: None,
+                    },
+                )
+                .unwrap();
+            let stored: Vec<_> = objects
+                .iter()
+                .map(|(href, ics)| crate::cache::StoredObject {
+                    href: (*href).into(),
+                    etag: None,
+                    raw: ics.as_bytes().to_vec(),
+                    summary: calendar::summarize(ics.as_bytes()).unwrap(),
+                })
+                .collect();
+            c.apply_batch(cal, &stored, &[], "now").unwrap();
+        }
+        (dir, conn)
+    }
+
+    fn ics(uid: &str, start: &str, extra: &str) -> String {
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTART:{start}\r\n\
+             DURATION:PT1H\r\n{extra}END:VEVENT\r\nEND:VCALENDAR\r\n"
+        )
+    }
+
+    #[test]
+    fn search_finds_titles_locations_and_notes_and_a_series_at_its_next_occurrence() {
+        let weekly = ics(
+            "w",
+            "20260105T090000Z",
+            "SUMMARY:Standup\r\nRRULE:FREQ=WEEKLY\r\n",
+        );
+        let notes = ics(
+            "n",
+            "20261201T090000Z",
+            "SUMMARY:Lunch\r\nDESCRIPTION:bring the Quarterly report\r\n",
+        );
+        let place = ics(
+            "p",
+            "20261202T090000Z",
+            "SUMMARY:Walk\r\nLOCATION:Quarterly park\r\n",
+        );
+        // "VEVENT" is in every object's bytes, but in nobody's title, location or notes.
+        let (_d, conn) = with_objects(&[
+            ("/1/calendars/home/w.ics", &weekly),
+            ("/1/calendars/home/n.ics", &notes),
+            ("/1/calendars/home/p.ics", &place),
+        ]);
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-03T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let found = conn.search("quarterly", 10, now).unwrap();
+        let hrefs: Vec<&str> = found.events.iter().map(|e| e.href.as_str()).collect();
+        assert_eq!(
+            hrefs,
+            ["/1/calendars/home/n.ics", "/1/calendars/home/p.ics"]
+        );
+        assert!(!found.more);
+        assert!(conn.search("vevent", 10, now).unwrap().events.is_empty());
+        assert!(conn.search("  ", 10, now).unwrap().events.is_empty());
+        let standup = conn.search("standup", 10, now).unwrap();
+        assert_eq!(standup.events.len(), 1);
+        // Mondays: the first after 3 December 2026 is the 7th.
+        assert_eq!(
+            serde_json::to_value(&standup.events[0].start).unwrap(),
+            serde_json::json!("2026-12-07T09:00:00+00:00")
+        );
+        let limited = conn.search("quarterly", 1, now).unwrap();
+        assert_eq!(limited.events.len(), 1);
+        assert!(limited.more);
+
+        let d = conn
+            .event_details("/1/calendars/home/n.ics", None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(d.calendar, "Home");
+        assert_eq!(
+            d.details.notes.as_deref(),
+            Some("bring the Quarterly report")
+        );
+        assert!(conn.event_details("/gone.ics", None).unwrap().is_none());
     }
 }

@@ -30,7 +30,9 @@ pub mod sync;
 pub mod text;
 pub mod watch;
 
-pub use connector::{Connector, EventOut, LinkReport, OpenOptions, SyncReport};
+pub use connector::{
+    Connector, DetailsOut, EventOut, LinkReport, OpenOptions, SearchOut, SyncReport,
+};
 pub use credentials::Secret;
 pub use daemon::{daemon_lock_at, DaemonLock, DaemonOptions};
 pub use error::{Error, Result};

@@ -287,6 +287,11 @@ fn broken_object(r: &mut Rng, index: u64, uid: &str) -> String {
     out
 }
 
+/// The index of the demo's meeting (organiser, attendees, URL, notes with a link, an alert, every 2
+/// weeks, in New York time) and of its three-day trip.
+const MEETING: u64 = 4;
+const TRIP: u64 = 6;
+
 fn vevent(r: &mut Rng, index: u64, uid: &str, base: NaiveDate) -> String {
     let nasty = if index >= 4 { index % 97 } else { 0 };
     // QUIRK(icloud §3.4): one object per nasty trait, at fixed indices so every calendar of 32+ events has
@@ -296,6 +301,11 @@ fn vevent(r: &mut Rng, index: u64, uid: &str, base: NaiveDate) -> String {
         1 => (base, When::AllDay, 0, 0),
         2 => (base, When::Floating, 12, 30),
         3 => (base, When::Utc, 12, 0),
+        // A meeting of the demo: people and their answers, a URL, notes with a link, an alert and a
+        // fortnightly rule, scheduled in another zone.
+        MEETING => (base, When::Tz("America/New_York"), 10, 0),
+        // A three-day all-day event from tomorrow.
+        TRIP => (base + Duration::days(1), When::AllDay, 0, 0),
         _ => {
             let day = base + Duration::days(r.range(-60, 121));
             let when = match r.below(100) {
@@ -313,14 +323,20 @@ fn vevent(r: &mut Rng, index: u64, uid: &str, base: NaiveDate) -> String {
     }
     let start =
         day.and_time(NaiveTime::from_hms_opt(hour as u32, minute, 0).unwrap_or(NaiveTime::MIN));
-    let end = if when == When::AllDay {
+    let end = if index == TRIP {
+        start + Duration::days(3)
+    } else if when == When::AllDay {
         start + Duration::days(*r.pick(&[1, 1, 1, 2, 3]))
     } else {
         start + Duration::minutes(*r.pick(&[30, 45, 60, 60, 90, 120, 180]))
     };
     let recurring = index >= 4 && index % 10 == 5;
     let variant = (index / 10 + 2) % 5;
-    let title = *r.pick(TITLES);
+    let title = match index {
+        MEETING => "Sprint review 🚀",
+        TRIP => "Trip to Lisbon",
+        _ => *r.pick(TITLES),
+    };
     let (created, stamp) = {
         let (a, b) = (utc_stamp(r, base), utc_stamp(r, base));
         if a <= b {
@@ -374,12 +390,45 @@ fn vevent(r: &mut Rng, index: u64, uid: &str, base: NaiveDate) -> String {
         }
         fold_into(&mut out, &format!("RRULE:{rule}"));
     }
+    if index == MEETING {
+        let until = (day + Duration::days(84)).format("%Y%m%dT235959Z");
+        fold_into(
+            &mut out,
+            &format!(
+                "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY={};UNTIL={until}",
+                weekday_code(day)
+            ),
+        );
+    }
     fold_into(&mut out, &format!("LAST-MODIFIED:{stamp}"));
     let location = *r.pick(LOCATIONS);
     if r.below(3) > 0 || nasty == 11 {
         fold_into(&mut out, &format!("LOCATION:{}", escape_text(location)));
     }
-    if r.below(3) == 0 {
+    if index == MEETING {
+        fold_into(
+            &mut out,
+            &format!(
+                "DESCRIPTION:{}",
+                escape_text(
+                    "What we shipped, then questions.\nSlides: https://example.com/sprint/review"
+                )
+            ),
+        );
+        out.push_str("URL;VALUE=URI:https://example.com/sprint\r\n");
+        fold_into(&mut out, "ORGANIZER;CN=Ana Lima:mailto:ana@example.com");
+        for (cn, mail, stat) in [
+            ("Ana Lima", "ana@example.com", "ACCEPTED"),
+            ("Jürgen Weiß", "juergen@example.com", "TENTATIVE"),
+            ("佐藤 花子", "hanako@example.com", "DECLINED"),
+            ("Sam Okafor", "sam@example.com", "NEEDS-ACTION"),
+        ] {
+            fold_into(
+                &mut out,
+                &format!("ATTENDEE;CN=\"{cn}\";PARTSTAT={stat};ROLE=REQ-PARTICIPANT:mailto:{mail}"),
+            );
+        }
+    } else if r.below(3) == 0 {
         fold_into(
             &mut out,
             &format!("DESCRIPTION:{}", escape_text(r.pick_str(DESCRIPTIONS))),
@@ -430,7 +479,7 @@ fn vevent(r: &mut Rng, index: u64, uid: &str, base: NaiveDate) -> String {
         out.push_str("BEGIN:VALARM\r\nACTION:NONE\r\nTRIGGER;VALUE=DATE-TIME:19760401T005545Z\r\n");
         fold_into(&mut out, &format!("UID:{}", r.uuid()));
         out.push_str("X-APPLE-DEFAULT-ALARM:TRUE\r\nEND:VALARM\r\n");
-    } else if r.below(10) < 3 {
+    } else if index == MEETING || r.below(10) < 3 {
         let alarm_uid = r.uuid();
         out.push_str(
             "BEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:Reminder\r\nTRIGGER:-PT15M\r\n",

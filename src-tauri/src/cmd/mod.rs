@@ -19,6 +19,7 @@ use crate::settings::{self, PolicyView, Settings, SettingsUpdate};
 use crate::state::{lock, AppState};
 
 pub mod browser;
+pub mod calendar;
 pub mod demo;
 pub mod files;
 pub mod subscriptions;
@@ -60,6 +61,11 @@ macro_rules! all_commands {
             $crate::cmd::subscriptions::unsubscribe_calendar,
             $crate::cmd::subscriptions::set_subscription_hidden,
             $crate::cmd::subscriptions::refresh_subscriptions,
+            $crate::cmd::calendar::event_details,
+            $crate::cmd::calendar::search_events,
+            $crate::cmd::calendar::open_event_link,
+            $crate::cmd::calendar::get_view_state,
+            $crate::cmd::calendar::set_view_state,
         ]
     };
 }

@@ -73,6 +73,13 @@ fn is_corruption(e: &rusqlite::Error) -> bool {
     )
 }
 
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 fn is_readonly(e: &rusqlite::Error) -> bool {
     matches!(
         e.sqlite_error_code(),
@@ -105,7 +112,28 @@ impl Cache {
         };
         // Decided before the connection touches the files (clean.rs).
         let check = clean::check_needed(&path);
-        let conn = Connection::open(&path).map_err(classify)?;
+        // Two processes opening one new cache at once (the window process and the tray agent it
+        // starts) can meet SQLite's lock-upgrade deadlock guard, which answers "busy" at once instead
+        // of waiting: the whole set-up is tried again for a while (nothing was written by then).
+        let started = std::time::Instant::now();
+        loop {
+            match Self::open_once(&path, check, &classify) {
+                Err(CacheError::Sqlite(e))
+                    if is_busy(&e) && started.elapsed() < std::time::Duration::from_secs(10) =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                r => return r,
+            }
+        }
+    }
+
+    fn open_once(
+        path: &Path,
+        check: bool,
+        classify: &dyn Fn(rusqlite::Error) -> CacheError,
+    ) -> Result<Cache, CacheError> {
+        let conn = Connection::open(path).map_err(classify)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(classify)?;
         // journal_mode returns a row; WAL makes readers (status, the UI) never block the sync writer.
@@ -127,15 +155,15 @@ impl Cache {
                 .map_err(classify)?;
             if quick != "ok" {
                 return Err(CacheError::Corrupt {
-                    path,
+                    path: path.to_path_buf(),
                     detail: quick,
                 });
             }
         }
         let mut cache = Cache {
             conn,
-            path: path.clone(),
-            _stamp: clean::StampOnClose::new(&path),
+            path: path.to_path_buf(),
+            _stamp: clean::StampOnClose::new(path),
         };
         cache.migrate().map_err(|e| match e {
             CacheError::Sqlite(e) => classify(e),
@@ -463,5 +491,65 @@ mod tests {
         assert!(matches!(err, CacheError::Corrupt { .. }), "{err}");
         assert!(err.to_string().contains("rebuild-cache"));
         assert!(p.exists());
+    }
+    #[test]
+    fn the_window_query_uses_the_window_index_and_search_escapes_like_patterns() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = Cache::open(dir.path()).unwrap();
+        let plan = c.candidates_plan().unwrap().join("\n");
+        assert!(plan.contains("objects_window"), "{plan}");
+        let a = c
+            .upsert_account("a@b.c", "http://x/", "svc", "now")
+            .unwrap();
+        let cal = c
+            .upsert_calendar(
+                a,
+                &CalendarMeta {
+                    path: "/1/calendars/home/".into(),
+                    url: "http://x/1/calendars/home/".into(),
+                    display_name: Some("Home".into()),
+                    color: None,
+                    read_only: false,
+                    sort_order: None,
+                },
+            )
+            .unwrap();
+        let mut with_notes = summary("a");
+        with_notes.summary = Some("Dentist".into());
+        let mut percent = summary("b");
+        percent.summary = Some("50% off".into());
+        let objs = vec![
+            StoredObject {
+                href: "/1/calendars/home/a.ics".into(),
+                etag: None,
+                raw: b"DESCRIPTION:bring the X-ray".to_vec(),
+                summary: with_notes,
+            },
+            StoredObject {
+                href: "/1/calendars/home/b.ics".into(),
+                etag: None,
+                raw: b"RAW".to_vec(),
+                summary: percent,
+            },
+        ];
+        c.apply_batch(cal, &objs, &[], "now").unwrap();
+        let hrefs = |q: &str| -> Vec<String> {
+            c.search_candidates(q, 10, 0)
+                .unwrap()
+                .into_iter()
+                .map(|h| h.href)
+                .collect()
+        };
+        assert_eq!(hrefs("dentIST"), vec!["/1/calendars/home/a.ics"]);
+        assert_eq!(hrefs("x-RAY"), vec!["/1/calendars/home/a.ics"]);
+        assert_eq!(hrefs("0%"), vec!["/1/calendars/home/b.ics"]);
+        assert!(hrefs("5_%").is_empty());
+        let (name, raw) = c
+            .object_by_href("/1/calendars/home/a.ics")
+            .unwrap()
+            .unwrap();
+        assert_eq!(name, "Home");
+        assert_eq!(raw, b"DESCRIPTION:bring the X-ray");
+        assert!(c.object_by_href("/nope").unwrap().is_none());
     }
 }

@@ -56,6 +56,12 @@ pub struct CandidateObject {
     pub raw: Vec<u8>,
 }
 
+/// The window query: the `objects_window` index bounds it by `window_start`, and the index's
+/// `window_end` column filters before any row (and its bytes) is read.
+const CANDIDATES_SQL: &str = "SELECT COALESCE(c.display_name, c.path), o.href, o.raw FROM objects o JOIN calendars c ON c.id = o.calendar_id
+     WHERE o.component = 'VEVENT' AND o.window_start < ?2 AND (o.window_end IS NULL OR o.window_end > ?1)
+       AND (?3 IS NULL OR c.display_name = ?3 OR c.path = ?3) AND (?3 IS NOT NULL OR c.hidden = 0)";
+
 fn component_str(c: &ComponentKind) -> &'static str {
     match c {
         ComponentKind::Event => "VEVENT",
@@ -232,11 +238,7 @@ impl Cache {
         to: i64,
         calendar: Option<&str>,
     ) -> Result<Vec<CandidateObject>, CacheError> {
-        let mut st = self.conn.prepare(
-            "SELECT COALESCE(c.display_name, c.path), o.href, o.raw FROM objects o JOIN calendars c ON c.id = o.calendar_id
-             WHERE o.component = 'VEVENT' AND o.window_start < ?2 AND (o.window_end IS NULL OR o.window_end > ?1)
-               AND (?3 IS NULL OR c.display_name = ?3 OR c.path = ?3) AND (?3 IS NOT NULL OR c.hidden = 0)",
-        )?;
+        let mut st = self.conn.prepare_cached(CANDIDATES_SQL)?;
         let rows = st.query_map(params![from, to, calendar], |r| {
             Ok(CandidateObject {
                 calendar: r.get(0)?,
@@ -265,5 +267,103 @@ impl Cache {
             }
         }
         Ok(Ok(()))
+    }
+}
+
+/// One object whose title, location or notes contain a search text.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    /// Calendar display name.
+    pub calendar: String,
+    /// Resource path.
+    pub href: String,
+    /// Bytes.
+    pub raw: Vec<u8>,
+    /// Stored title.
+    pub summary: Option<String>,
+    /// Stored location.
+    pub location: Option<String>,
+    /// Whether the object repeats.
+    pub recurring: bool,
+    /// Start of the object's bounds (unix seconds).
+    pub window_start: i64,
+}
+
+/// `text` as a LIKE pattern matching it anywhere, with `%`, `_` and `\` taken literally.
+fn like_anywhere(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+impl Cache {
+    /// The SQL of [`Cache::candidates`], for `EXPLAIN QUERY PLAN` in tests.
+    #[cfg(test)]
+    pub(crate) fn candidates_plan(&self) -> Result<Vec<String>, CacheError> {
+        let mut st = self
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {CANDIDATES_SQL}"))?;
+        let rows = st.query_map(params![0i64, 1i64, Option::<String>::None], |r| {
+            r.get::<_, String>(3)
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The stored bytes and calendar name of the event object at `href`, if cached.
+    pub fn object_by_href(&self, href: &str) -> Result<Option<(String, Vec<u8>)>, CacheError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT COALESCE(c.display_name, c.path), o.raw FROM objects o JOIN calendars c ON c.id = o.calendar_id
+                 WHERE o.href = ?1 LIMIT 1",
+                [href],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Event objects of visible calendars whose title, location or stored bytes contain `text`
+    /// (case-insensitive for ASCII, as SQLite's LIKE), at most `limit`. The caller checks that a
+    /// match in the bytes is in the notes.
+    /// Those nearest to `now` (unix seconds) come first.
+    pub fn search_candidates(
+        &self,
+        text: &str,
+        limit: usize,
+        now: i64,
+    ) -> Result<Vec<SearchHit>, CacheError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT COALESCE(c.display_name, c.path), o.href, o.raw, o.summary, o.location, o.recurring, o.window_start
+             FROM objects o JOIN calendars c ON c.id = o.calendar_id
+             WHERE o.component = 'VEVENT' AND c.hidden = 0
+               AND (o.summary LIKE ?1 ESCAPE '\\' OR o.location LIKE ?1 ESCAPE '\\' OR o.raw LIKE ?1 ESCAPE '\\')
+             ORDER BY ABS(o.window_start - ?3) LIMIT ?2",
+        )?;
+        let rows = st.query_map(
+            params![
+                like_anywhere(text),
+                i64::try_from(limit).unwrap_or(i64::MAX),
+                now
+            ],
+            |r| {
+                Ok(SearchHit {
+                    calendar: r.get(0)?,
+                    href: r.get(1)?,
+                    raw: r.get(2)?,
+                    summary: r.get(3)?,
+                    location: r.get(4)?,
+                    recurring: r.get(5)?,
+                    window_start: r.get(6)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }

@@ -10,6 +10,7 @@
 //! `catch_unwind`; all loops are bounded by [`MAX_OCCURRENCES_PER_OBJECT`] and
 //! an internal work budget.
 
+mod details;
 mod expand;
 mod model;
 mod parse;
@@ -22,6 +23,8 @@ use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat, Utc};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::str::FromStr;
 use tz::Zone;
+
+pub use details::{event_details, rrule_words, EventDetails, Person};
 
 /// Objects larger than this are rejected with [`ParseError::TooLarge`].
 pub const MAX_OBJECT_BYTES: usize = 4 * 1024 * 1024;
