@@ -236,7 +236,7 @@ def main():
                 return {"from_click_ms": round((time.time() - t0) * 1000), "from_window_creation_ms": inner}
 
             def window_processes():
-                return [p for p in app_processes([app]) if os.path.realpath(f"/proc/{p}/exe") == os.path.realpath(app)]
+                return app_processes([app])
 
             opens = {}
             for how in ("tray", "tray", "launch"):

@@ -26,8 +26,8 @@ tmp=$(mktemp -d)
 wm_pid="" app_pid="" sim_pid=""
 export CALENDAR_CONNECTOR_DATA_DIR="$tmp/data" CALENDAR_CONNECTOR_KEYRING_NAMESPACE="tray-test-$$" RUST_LOG=info
 cleanup() {
-  pkill -f "^$agent_bin" 2>/dev/null || true
-  pkill -f "^$app" 2>/dev/null || true
+  # shellcheck disable=SC2046  # one pid per word
+  kill $(agents) $(windows) 2>/dev/null || true
   local i; for i in $(seq 50); do [ -z "$(agents)$(windows)" ] && break; sleep 0.1; done
   [ -z "$sim_pid" ] || kill "$sim_pid" 2>/dev/null || true
   [ -z "$wm_pid" ] || kill "$wm_pid" 2>/dev/null || true
@@ -50,8 +50,11 @@ wait_until() { # SECONDS CMD... : poll CMD until it succeeds
 }
 window_shown() { wmctrl -l 2>/dev/null | grep -q "Calendar Connector"; }
 window_gone() { ! window_shown; }
-agents() { pgrep -f "^$agent_bin" || true; }
-windows() { pgrep -f "^$app( |$)" || true; }
+# Processes of this test's data dir only (other tests' agents may still be running on the machine).
+ours() { local p; for p in $(pgrep -f "$1" || true); do
+  tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "CALENDAR_CONNECTOR_DATA_DIR=$tmp/data" && echo "$p"; done; }
+agents() { ours "^$agent_bin"; }
+windows() { ours "^$app( |$)"; }
 one_agent() { [ "$(agents | wc -l)" -eq 1 ]; }
 no_agent() { [ -z "$(agents)" ]; }
 no_window_process() { [ -z "$(windows)" ]; }

@@ -76,9 +76,28 @@ pub fn spawn(
     })
 }
 
+/// The inotify watches: the data dir itself, and its parent for the data dir's own removal.
 #[cfg(target_os = "linux")]
-fn note(changes: &mut Changes, ev: &inotify::Event<std::ffi::OsString>) {
+struct Watches {
+    dir: inotify::WatchDescriptor,
+    parent: Option<(inotify::WatchDescriptor, std::ffi::OsString)>,
+}
+
+#[cfg(target_os = "linux")]
+fn note(changes: &mut Changes, watches: &Watches, ev: &inotify::Event<std::ffi::OsString>) {
     use inotify::EventMask;
+    if let Some((parent, name)) = &watches.parent {
+        if ev.wd == *parent {
+            // A removal or move in the parent: ours only when it names the data dir.
+            if ev.name.as_ref() == Some(name) {
+                changes.gone = true;
+            }
+            return;
+        }
+    }
+    if ev.wd != watches.dir {
+        return;
+    }
     if ev
         .mask
         .intersects(EventMask::DELETE_SELF | EventMask::MOVE_SELF | EventMask::IGNORED)
@@ -99,7 +118,7 @@ async fn inotify_loop(
     use inotify::{Inotify, WatchMask};
 
     let inotify = Inotify::init()?;
-    inotify.watches().add(
+    let dir = inotify.watches().add(
         data_dir,
         WatchMask::MODIFY
             | WatchMask::CLOSE_WRITE
@@ -108,6 +127,20 @@ async fn inotify_loop(
             | WatchMask::DELETE_SELF
             | WatchMask::MOVE_SELF,
     )?;
+    // The data dir's own DELETE_SELF comes only once nothing inside it is open any more, and the
+    // cache is open for as long as this process lives: its removal is seen in the parent instead.
+    let parent = match (data_dir.parent(), data_dir.file_name()) {
+        (Some(p), Some(name)) => inotify
+            .watches()
+            .add(
+                p,
+                WatchMask::DELETE | WatchMask::MOVED_FROM | WatchMask::ONLYDIR,
+            )
+            .ok()
+            .map(|wd| (wd, name.to_owned())),
+        _ => None,
+    };
+    let watches = Watches { dir, parent };
     let mut events = inotify.into_event_stream(vec![0u8; 4096])?;
     loop {
         let mut changes = Changes::default();
@@ -115,7 +148,7 @@ async fn inotify_loop(
         while !changes.any() {
             tokio::select! {
                 ev = events.next() => match ev {
-                    Some(Ok(ev)) => note(&mut changes, &ev),
+                    Some(Ok(ev)) => note(&mut changes, &watches, &ev),
                     Some(Err(e)) => return Err(e),
                     None => return Ok(()),
                 },
@@ -127,7 +160,7 @@ async fn inotify_loop(
         loop {
             tokio::select! {
                 ev = events.next() => match ev {
-                    Some(Ok(ev)) => note(&mut changes, &ev),
+                    Some(Ok(ev)) => note(&mut changes, &watches, &ev),
                     Some(Err(e)) => return Err(e),
                     None => return Ok(()),
                 },
@@ -228,7 +261,9 @@ mod tests {
                 .is_err(),
             "a log write woke the watcher"
         );
-        // The data dir goes: reported once, and the watcher ends.
+        // The data dir goes while a file in it is still open (as the cache is): reported once, and
+        // the watcher ends.
+        let _held = std::fs::File::open(dir.path().join(SETTINGS_FILE)).unwrap();
         drop(dir);
         let c = tokio::time::timeout(Duration::from_secs(10), rx.recv())
             .await
