@@ -52,7 +52,7 @@ window_shown() { wmctrl -l 2>/dev/null | grep -q "Calendar Connector"; }
 window_gone() { ! window_shown; }
 # Processes of this test's data dir only (other tests' agents may still be running on the machine).
 ours() { local p; for p in $(pgrep -f "$1" || true); do
-  tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "CALENDAR_CONNECTOR_DATA_DIR=$tmp/data" && echo "$p"; done; }
+  { tr '\0' '\n' <"/proc/$p/environ"; } 2>/dev/null | grep -qx "CALENDAR_CONNECTOR_DATA_DIR=$tmp/data" && echo "$p"; done; }
 agents() { ours "^$agent_bin"; }
 windows() { ours "^$app( |$)"; }
 one_agent() { [ "$(agents | wc -l)" -eq 1 ]; }
@@ -117,6 +117,8 @@ grep -q "leaves it to that one" "$tmp/hidden.log" || fail "--hidden did not hand
 echo "tray-test: tray Open → window; second launch → same window; --hidden → no second agent" >&2
 wmctrl -c "Calendar Connector"
 wait_until 15 no_window_process || fail "the window process did not end"
+no_zombie() { ! ps -o stat= --ppid "$agent_pid" | grep -q Z; }
+wait_until 5 no_zombie || fail "the window process the agent started is left as a zombie"
 
 # 4. An account whose password Apple revokes: the agent pauses it, the tray asks for attention and
 #    the notification's "Fix now" opens the relink wizard of that account.

@@ -218,7 +218,7 @@ async fn agent(data_dir: PathBuf, explicit_data_dir: Option<PathBuf>, policy: Po
     if let Some(t) = tray {
         t.shutdown().await;
     }
-    windows.close_all();
+    windows.close_all().await;
     code
 }
 
@@ -269,7 +269,9 @@ struct Windows {
     exe: PathBuf,
     /// The data dir the agent was given on its command line (forwarded; the environment is inherited).
     data_dir: Option<PathBuf>,
-    children: Vec<tokio::process::Child>,
+    /// One per window process still running: Quit ends it through this. Each process is waited for
+    /// by a task of its own, so one that ended leaves no zombie behind.
+    running: Vec<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Windows {
@@ -280,7 +282,7 @@ impl Windows {
         Windows {
             exe,
             data_dir,
-            children: Vec::new(),
+            running: Vec::new(),
         }
     }
 
@@ -288,8 +290,7 @@ impl Windows {
     /// it (the app's single-instance lock) and exits, so the window comes to the front, or switches to
     /// the relink wizard.
     fn open(&mut self, relink: Option<&str>) {
-        self.children
-            .retain_mut(|c| matches!(c.try_wait(), Ok(None)));
+        self.running.retain(|quit| !quit.is_closed());
         let mut cmd = tokio::process::Command::new(&self.exe);
         if let Some(d) = &self.data_dir {
             cmd.arg("--data-dir").arg(d);
@@ -299,22 +300,34 @@ impl Windows {
         }
         cmd.stdin(Stdio::null()).stdout(Stdio::null());
         match cmd.spawn() {
-            Ok(child) => {
+            Ok(mut child) => {
                 tracing::info!(
                     relink = relink.unwrap_or(""),
                     pid = child.id(),
                     "window process started"
                 );
-                self.children.push(child);
+                let (quit, mut on_quit) = tokio::sync::oneshot::channel::<()>();
+                tokio::spawn(async move {
+                    tokio::select! {
+                        _ = child.wait() => {}
+                        _ = &mut on_quit => {
+                            let _ = child.start_kill();
+                            let _ = child.wait().await;
+                        }
+                    }
+                });
+                self.running.push(quit);
             }
             Err(e) => tracing::error!("could not start the window ({}): {e}", self.exe.display()),
         }
     }
 
     /// Quit: the windows this agent opened go with it.
-    fn close_all(&mut self) {
-        for c in &mut self.children {
-            let _ = c.start_kill();
+    async fn close_all(&mut self) {
+        for quit in self.running.drain(..) {
+            let _ = quit.send(());
         }
+        // Let the waiting tasks end them before the runtime goes.
+        tokio::task::yield_now().await;
     }
 }
