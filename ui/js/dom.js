@@ -57,7 +57,14 @@ export function showScreen(id, focusEl) {
 export function focusHeading(el) {
   if (!el) return;
   if (!el.hasAttribute('tabindex')) el.setAttribute('tabindex', '-1');
-  requestAnimationFrame(() => el.focus({ preventScroll: false }));
+  requestAnimationFrame(() => {
+    // A frame that comes late (a busy machine) must not take the focus from a field the person has
+    // already started typing in: the rest of what they type would go nowhere.
+    const a = document.activeElement;
+    const typing = a && a !== el && a.offsetParent !== null
+      && a.matches('input, textarea, select, [contenteditable="true"]');
+    if (!typing) el.focus({ preventScroll: false });
+  });
 }
 
 /** Shows a step panel inside a wizard: hides its siblings with class wizard-panel. */
