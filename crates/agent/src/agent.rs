@@ -12,28 +12,11 @@ use connector::settings::{self, Settings};
 use connector::sync::{Progress, ProgressFn};
 use connector::watch::Changes;
 use connector::{Connector, DaemonOptions, OpenOptions};
-use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+use tokio::sync::mpsc::unbounded_channel;
 use tokio_util::sync::CancellationToken;
 
+use crate::msg::{Msg, Tx};
 use crate::tray;
-
-/// What the tray, the daemon and the watcher tell the agent's loop.
-#[derive(Debug)]
-pub enum Msg {
-    /// Something in the data dir changed.
-    Changed(Changes),
-    /// Open the window (on the relink wizard of this account).
-    Open(Option<String>),
-    /// The tray's "Sync now".
-    SyncNow,
-    /// The tray's "Quit".
-    Quit,
-    /// The daemon of this generation stopped (with its error, if it failed).
-    DaemonEnded(u64, Option<connector::Error>),
-}
-
-/// The sender the tray and the daemon's callbacks use.
-pub type Tx = UnboundedSender<Msg>;
 
 /// Runs the agent until Quit, a signal, or another agent owning the data dir. Returns the exit code.
 pub fn run(explicit_data_dir: Option<PathBuf>) -> i32 {

@@ -16,6 +16,8 @@
 #[cfg(target_os = "linux")]
 mod agent;
 #[cfg(target_os = "linux")]
+mod msg;
+#[cfg(target_os = "linux")]
 mod tray;
 
 /// The desktop app's binary, installed beside the agent.

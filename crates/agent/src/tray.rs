@@ -6,7 +6,7 @@ use connector::config::Overall;
 use ksni::menu::{MenuItem, StandardItem};
 use ksni::TrayMethods;
 
-use crate::agent::{Msg, Tx};
+use crate::msg::{Msg, Tx};
 
 /// The tray's state.
 pub struct Tray {
