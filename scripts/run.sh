@@ -17,5 +17,8 @@ if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
     exec scripts/ci/with-secret-service.sh "$bin" demo "$@"
   fi
 fi
+# The tray agent beside the app (Linux): the app starts it, and it keeps syncing after the window
+# closes. Its own cargo run, so its features do not leak into the app's build.
+cargo build --release --locked -p calendar-connector-agent >&2
 cargo build --release --locked -p calendar-connector >&2
 exec target/release/calendar-connector "$@"
