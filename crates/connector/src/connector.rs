@@ -83,6 +83,23 @@ pub struct EventOut {
     pub href: String,
 }
 
+impl EventOut {
+    /// An occurrence of the event at `href` in `calendar`.
+    fn of(o: calendar::Occurrence, calendar: String, href: String) -> Self {
+        EventOut {
+            calendar,
+            uid: o.uid,
+            summary: o.summary,
+            start: o.start,
+            end: o.end,
+            all_day: o.all_day,
+            location: o.location,
+            recurrence_id: o.recurrence_id,
+            href,
+        }
+    }
+}
+
 /// An event's details with the calendar it is in.
 #[derive(Debug, Clone, Serialize)]
 pub struct DetailsOut {
@@ -808,17 +825,7 @@ impl Connector {
                 let key = o.start.to_utc_sort_key(local);
                 out.push((
                     key,
-                    EventOut {
-                        calendar: cand.calendar.clone(),
-                        uid: o.uid,
-                        summary: o.summary,
-                        start: o.start,
-                        end: o.end,
-                        all_day: o.all_day,
-                        location: o.location,
-                        recurrence_id: o.recurrence_id,
-                        href: cand.href.clone(),
-                    },
+                    EventOut::of(o, cand.calendar.clone(), cand.href.clone()),
                 ));
             }
         }
@@ -902,17 +909,7 @@ impl Connector {
             let Some(o) = occ else { continue };
             out.push((
                 o.start.to_utc_sort_key(local),
-                EventOut {
-                    calendar: hit.calendar,
-                    uid: o.uid,
-                    summary: o.summary,
-                    start: o.start,
-                    end: o.end,
-                    all_day: o.all_day,
-                    location: o.location,
-                    recurrence_id: o.recurrence_id,
-                    href: hit.href,
-                },
+                EventOut::of(o, hit.calendar, hit.href),
             ));
         }
         out.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.summary.cmp(&b.1.summary)));
