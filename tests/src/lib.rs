@@ -360,6 +360,12 @@ impl Radicale {
         let users_file = dir.path().join("users");
         let lines: Vec<String> = users.iter().map(|(u, p)| format!("{u}:{p}")).collect();
         std::fs::write(&users_file, lines.join("\n") + "\n").unwrap();
+        // The port is picked by binding port 0 and letting it go before Radicale binds it. Two tests
+        // of this binary starting Radicale at once could pick the same port in that gap: the second
+        // Radicale fails to bind, and its readiness check reaches the first one (whose users answer
+        // 401). One start at a time closes that gap within the process.
+        static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = STARTING.lock().unwrap_or_else(|p| p.into_inner());
         for _attempt in 0..5 {
             let port = std::net::TcpListener::bind("127.0.0.1:0")
                 .unwrap()
