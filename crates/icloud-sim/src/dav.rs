@@ -46,6 +46,8 @@ pub(crate) struct State {
 pub(crate) struct Shared {
     state: Mutex<State>,
     pub(crate) partition_url: String,
+    /// Client connections open on either listener (see [`crate::Sim::settle`]).
+    pub(crate) open_connections: std::sync::atomic::AtomicUsize,
 }
 
 impl Shared {
@@ -69,6 +71,7 @@ impl Shared {
                 seed,
             }),
             partition_url,
+            open_connections: Default::default(),
         }
     }
 

@@ -24,6 +24,7 @@ mod store;
 mod xml;
 
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use tokio::net::TcpListener;
@@ -74,7 +75,9 @@ async fn accept_loop(
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let shared = shared.clone();
+                let open = ConnectionCount::new(&shared);
                 conns.spawn(async move {
+                    let _open = open;
                     http::serve(stream, |req| {
                         #[cfg(feature = "testing")]
                         if host == Host::Front && req.raw_path().starts_with("/__sim/") {
@@ -88,6 +91,23 @@ async fn accept_loop(
             }
             _ = stop.changed() => break,
         }
+    }
+}
+
+/// Counts a connection in [`Shared::open_connections`] until dropped (the connection's task ended
+/// or was aborted).
+struct ConnectionCount(Arc<Shared>);
+
+impl ConnectionCount {
+    fn new(shared: &Arc<Shared>) -> Self {
+        shared.open_connections.fetch_add(1, Ordering::SeqCst);
+        ConnectionCount(shared.clone())
+    }
+}
+
+impl Drop for ConnectionCount {
+    fn drop(&mut self) {
+        self.0.open_connections.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -217,6 +237,20 @@ impl Sim {
     /// Counters since start or the last [`Sim::reset_stats`].
     pub fn stats(&self) -> Stats {
         self.inner.shared.lock().stats.clone()
+    }
+
+    /// Waits until every client connection has closed, so a request a killed client had already
+    /// sent is served and counted before the caller reads or resets [`Sim::stats`]. False when
+    /// connections are still open after `limit`.
+    pub async fn settle(&self, limit: std::time::Duration) -> bool {
+        let until = tokio::time::Instant::now() + limit;
+        while self.inner.shared.open_connections.load(Ordering::SeqCst) > 0 {
+            if tokio::time::Instant::now() >= until {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        true
     }
 
     /// Zeroes the counters.
