@@ -212,23 +212,6 @@ pub fn run_app<R: Runtime>(
         }))
 }
 
-fn init_logging(data_dir: &std::path::Path) {
-    use tracing_subscriber::fmt::writer::MakeWriterExt;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let file = connector::config::open_log(data_dir, "desktop");
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(false);
-    let _ = match file {
-        Ok(f) => builder
-            .with_writer(std::io::stderr.and(Mutex::new(f)))
-            .try_init(),
-        Err(_) => builder.with_writer(std::io::stderr).try_init(),
-    };
-}
-
 /// "Later" on `apple_id`'s notification, whichever connector (the person's or the demo's) has it.
 fn snooze<R: Runtime>(app: &tauri::AppHandle<R>, apple_id: &str) {
     let state = app.state::<AppState>();
@@ -315,7 +298,7 @@ pub fn run(args: AppArgs) -> i32 {
         eprintln!("calendar-connector: no data directory; set CALENDAR_CONNECTOR_DATA_DIR");
         return 1;
     };
-    init_logging(&data_dir);
+    connector::config::init_logging(&data_dir, "desktop");
     let (policy, policy_path) = match connector::policy::load_managed() {
         Ok(m) => (m.policy, m.file),
         Err(e) => {

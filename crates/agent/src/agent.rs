@@ -1,7 +1,7 @@
 //! The agent's life: one per data dir, the daemon with the person's settings (restarted when they
 //! change), the tray kept in step with the accounts, and window processes started on demand.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
 
@@ -31,7 +31,7 @@ pub fn run(explicit_data_dir: Option<PathBuf>) -> i32 {
         );
         return 1;
     }
-    init_logging(&data_dir);
+    connector::config::init_logging(&data_dir, "agent");
     let policy = match connector::policy::load_managed() {
         Ok(m) => m.policy,
         Err(e) => {
@@ -53,22 +53,6 @@ pub fn run(explicit_data_dir: Option<PathBuf>) -> i32 {
         }
     };
     rt.block_on(agent(data_dir, explicit_data_dir, policy))
-}
-
-fn init_logging(data_dir: &Path) {
-    use tracing_subscriber::fmt::writer::MakeWriterExt;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(false);
-    let _ = match connector::config::open_log(data_dir, "agent") {
-        Ok(f) => builder
-            .with_writer(std::io::stderr.and(std::sync::Mutex::new(f)))
-            .try_init(),
-        Err(_) => builder.with_writer(std::io::stderr).try_init(),
-    };
 }
 
 /// Keychain service of real accounts (`CALENDAR_CONNECTOR_KEYRING_NAMESPACE` as in the app and CLI).

@@ -202,24 +202,25 @@ where
 /// the terminal gets them only when asked (`-v` info, `-vv` debug, or a `RUST_LOG` filter). At the
 /// default verbosity the command's own output says what happened in words, once.
 fn init_logging(verbose: u8, data_dir: Option<&std::path::Path>) {
+    use tracing_subscriber::filter::LevelFilter as Level;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    use tracing_subscriber::{fmt, EnvFilter, Layer};
-    let env_filter = || EnvFilter::try_from_default_env().ok();
+    use tracing_subscriber::{fmt, Layer};
+    let filter = connector::config::log_filter;
     // RUST_LOG, when set, chooses the lines for the terminal as well (and so turns it on).
     let asked = std::env::var_os("RUST_LOG").is_some_and(|v| !v.is_empty());
     let terminal = match verbose {
-        0 if asked => Some("warn"),
+        0 if asked => Some(Level::WARN),
         0 => None,
-        1 => Some("info"),
-        _ => Some("debug"),
+        1 => Some(Level::INFO),
+        _ => Some(Level::DEBUG),
     }
     .map(|level| {
         fmt::layer()
             .with_writer(std::io::stderr)
             .with_target(false)
             .with_ansi(output::color_on(&std::io::stderr()))
-            .with_filter(env_filter().unwrap_or_else(|| EnvFilter::new(level)))
+            .with_filter(filter(level))
     });
     let file = data_dir.and_then(|dir| {
         let f = connector::config::open_log(dir, "cli").ok()?;
@@ -228,7 +229,7 @@ fn init_logging(verbose: u8, data_dir: Option<&std::path::Path>) {
                 .with_writer(std::sync::Mutex::new(f))
                 .with_target(false)
                 .with_ansi(false)
-                .with_filter(env_filter().unwrap_or_else(|| EnvFilter::new("info"))),
+                .with_filter(filter(Level::INFO)),
         )
     });
     let _ = tracing_subscriber::registry()

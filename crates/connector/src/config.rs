@@ -100,6 +100,38 @@ pub fn open_log(data_dir: &Path, stem: &str) -> std::io::Result<std::fs::File> {
         .open(&path)
 }
 
+/// The log filter: `RUST_LOG` when it is set and readable (targets and levels such as `info` or
+/// `warn,connector=debug`; no regular expressions, which would cost the binaries a regex engine),
+/// otherwise `default` for everything.
+pub fn log_filter(
+    default: tracing_subscriber::filter::LevelFilter,
+) -> tracing_subscriber::filter::Targets {
+    std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| tracing_subscriber::filter::Targets::new().with_default(default))
+}
+
+/// Log lines (info and up, or [`log_filter`]) to stderr and to `<data_dir>/logs/<stem>.log`
+/// ([`open_log`]): the set-up of the programs that run in the background.
+pub fn init_logging(data_dir: &Path, stem: &str) {
+    use tracing_subscriber::fmt::writer::MakeWriterExt;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let layer = tracing_subscriber::fmt::layer()
+        .with_target(false)
+        .with_ansi(false);
+    let registry = tracing_subscriber::registry()
+        .with(log_filter(tracing_subscriber::filter::LevelFilter::INFO));
+    let _ = match open_log(data_dir, stem) {
+        Ok(f) => registry
+            .with(layer.with_writer(std::io::stderr.and(std::sync::Mutex::new(f))))
+            .try_init(),
+        Err(_) => registry.with(layer.with_writer(std::io::stderr)).try_init(),
+    };
+}
+
 /// What the tray shows for a whole status report (or several: [`Overall::worst`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Overall {

@@ -1,13 +1,16 @@
 //! Native notifications: rare and useful (docs/design.md rule 6). The policy — one per account per problem,
 //! replacing itself, re-raised at most daily while unresolved, snoozed by "Later", withdrawn and
 //! confirmed when fixed, transient failures only after 24 h without a successful sync — is pure and
-//! lives in [`decide`]; the desktop is reached through the small [`Notifier`] trait, implemented with
-//! notify-rust by [`DesktopNotifier`].
+//! lives in [`decide`]; the desktop is reached through the small [`Notifier`] trait, implemented by
+//! [`DesktopNotifier`] for each platform.
 
 use std::sync::Arc;
 
 use crate::relink::RelinkReason;
 use crate::text::{for_display, for_display_lines};
+
+#[cfg(all(unix, not(target_os = "macos")))]
+mod freedesktop;
 
 /// Title of the relink notification.
 pub const RELINK_SUMMARY: &str = "iCloud calendars paused: new app-specific password needed";
@@ -247,8 +250,9 @@ pub fn reconnected(apple_id: &str, replaces: Option<u32>) -> NotificationSpec {
     }
 }
 
-/// notify-rust on the real desktop: D-Bus org.freedesktop.Notifications on Linux/BSD, Notification
-/// Center on macOS, toast notifications on Windows.
+/// The real desktop's notifications: org.freedesktop.Notifications over D-Bus on Linux/BSD
+/// (`notify/freedesktop.rs`), Notification Center on macOS (notify-rust), toasts on Windows
+/// (`notify/toast.rs`).
 pub struct DesktopNotifier {
     handler: ActionHandler,
 }
@@ -263,47 +267,32 @@ impl DesktopNotifier {
 #[cfg(all(unix, not(target_os = "macos")))]
 impl Notifier for DesktopNotifier {
     fn show(&self, account: &str, spec: &NotificationSpec) -> Result<u32, String> {
-        let mut n = notify_rust::Notification::new();
-        n.appname(APP_NAME)
-            .summary(&for_display(&spec.summary))
-            .body(&for_display_lines(&spec.body))
-            .icon("calendar")
-            .timeout(notify_rust::Timeout::Never);
-        for (key, label) in &spec.actions {
-            n.action(key, label);
-        }
-        if let Some(id) = spec.replaces {
-            n.id(id);
-        }
-        let handle = n
-            .show()
+        let summary = for_display(&spec.summary);
+        let body = for_display_lines(&spec.body);
+        let bubble = freedesktop::Bubble {
+            app_name: APP_NAME,
+            icon: "calendar",
+            summary: &summary,
+            body: &body,
+            actions: &spec.actions,
+            replaces: spec.replaces.unwrap_or(0),
+        };
+        let (id, answers) = freedesktop::show(&bubble)
             .map_err(|e| format!("could not show a notification: {e}"))?;
-        let id = handle.id();
-        if !spec.actions.is_empty() {
+        if let Some(answers) = answers {
             let handler = self.handler.clone();
             let account = account.to_owned();
             std::thread::spawn(move || {
-                handle.wait_for_action(|key| handler(&account, UserAction::from_key(key)));
+                if let Some(action) = answers.wait() {
+                    handler(&account, action);
+                }
             });
         }
         Ok(id)
     }
 
     fn close(&self, id: u32) -> Result<(), String> {
-        let fut = async move {
-            let conn = zbus::Connection::session().await?;
-            conn.call_method(
-                Some("org.freedesktop.Notifications"),
-                "/org/freedesktop/Notifications",
-                Some("org.freedesktop.Notifications"),
-                "CloseNotification",
-                &(id,),
-            )
-            .await?;
-            Ok::<(), zbus::Error>(())
-        };
-        futures_executor::block_on(fut)
-            .map_err(|e| format!("could not withdraw notification {id}: {e}"))
+        freedesktop::close(id).map_err(|e| format!("could not withdraw notification {id}: {e}"))
     }
 }
 
