@@ -62,7 +62,12 @@ function refreshAgendaSoon() {
   agendaTimer = setTimeout(() => { if (currentScreen() === 'main') refreshAgenda(); }, 300);
 }
 
+// When the page's start reached each step (ms since its navigation began), for the app's log.
+const marks = {};
+const mark = (step) => { marks[step] = performance.now(); };
+
 async function boot() {
+  mark('script');
   const params = new URLSearchParams(location.search);
   if (params.has('mock') && !window.__TAURI__) {
     await import('./dev/mock-tauri.js');
@@ -83,19 +88,18 @@ async function boot() {
   $('#btn-settings').addEventListener('click', openSettings);
   document.addEventListener('screenchange', updateChrome);
 
-  try {
-    await listen('sync-progress', dispatchProgress);
-    await listen('state-changed', () => { reload().then(refreshAgendaSoon).catch(showError); });
-    await listen('open-relink', (p) => {
+  // The listeners and the last window's view and date are asked for together (each is a round trip
+  // to the app); the state comes after both, so nothing is drawn before the view is known.
+  const listening = Promise.all([
+    listen('sync-progress', dispatchProgress),
+    listen('state-changed', () => { reload().then(refreshAgendaSoon).catch(showError); }),
+    listen('open-relink', (p) => {
       const appleId = p && (p.appleId || p.apple_id);
       if (!isVerifying()) openRelink(appleId);
-    });
-  } catch (e) {
-    showError(e);
-  }
-
-  // The view and date of the last window, before anything is drawn.
-  await initCalendarView().catch(showError);
+    }),
+  ]).catch(showError);
+  await Promise.all([listening, initCalendarView().catch(showError)]);
+  mark('listening');
 
   let first = null;
   try {
@@ -103,6 +107,7 @@ async function boot() {
   } catch (e) {
     showError(e);
   }
+  mark('state');
   // Started from a notification's "Fix now": onState already opens the wizard (pendingRelink);
   // `#relink=ID` in the URL does the same.
   const m = /^#relink=(.+)$/.exec(location.hash);
@@ -111,7 +116,8 @@ async function boot() {
   setInterval(refreshIfDayChanged, 60 * 1000);
   document.body.classList.add('is-ready');
   // The window was created hidden; it shows now, with this content, never as a blank page.
-  invoke('window_ready').catch(() => {});
+  mark('ready');
+  invoke('window_ready', { marks }).catch(() => {});
 }
 
 boot();

@@ -49,6 +49,16 @@ fn show_main_for<R: Runtime>(app: &AppHandle<R>, relink: Option<String>) {
         .min_inner_size(720.0, 520.0)
         .center()
         .on_page_load(move |w, payload| {
+            if let Some(opened) = w
+                .try_state::<AppState>()
+                .and_then(|state| *lock(&state.window_opened))
+            {
+                let phase = match payload.event() {
+                    PageLoadEvent::Started => "window open: the page starts loading",
+                    PageLoadEvent::Finished => "window open: the page has loaded",
+                };
+                tracing::info!(ms = opened.elapsed().as_millis() as u64, "{phase}");
+            }
             if payload.event() != PageLoadEvent::Finished {
                 return;
             }

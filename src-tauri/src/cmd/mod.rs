@@ -7,6 +7,7 @@
 use connector::config::{AccountStatus, SubscriptionStatus};
 use connector::icloud::{asp, DEFAULT_SERVER_URL};
 use connector::relink::{guidance_for, RelinkReason, Surface};
+use std::collections::BTreeMap;
 
 use connector::{EventOut, LinkReport, Secret, SyncReport};
 use serde::Serialize;
@@ -103,13 +104,25 @@ pub struct StateOut {
 
 /// The page has put its first content in the DOM: the window, created hidden so that nobody sees a
 /// blank page, shows now (see `window::show_main_for`).
+/// `marks` are the page's own times (ms since its navigation started) of the steps of its start, for
+/// the log.
 #[tauri::command]
-pub fn window_ready<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) {
+pub fn window_ready<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    marks: Option<BTreeMap<String, f64>>,
+) {
     let opened = lock(&state.window_opened).take();
     crate::window::reveal(&app);
     if let Some(opened) = opened {
+        let marks: Vec<String> = marks
+            .unwrap_or_default()
+            .iter()
+            .map(|(step, ms)| format!("{step} {ms:.0}"))
+            .collect();
         tracing::info!(
             ms = opened.elapsed().as_millis() as u64,
+            page = %marks.join(", "),
             "window shown with its content"
         );
     }
