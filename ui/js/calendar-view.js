@@ -186,7 +186,6 @@ function prefetchSoon() {
   prefetchTimer = setTimeout(() => { prefetch(); warmMonth(); }, 150);
 }
 
-
 /**
  * Once per window, while another view is on screen: builds the month around the date off screen,
  * lays it out and drops it. The first month the engine builds and lays out costs several times a
