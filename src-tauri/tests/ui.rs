@@ -1381,6 +1381,19 @@ fn report_timing(line: &str) {
     }
 }
 
+/// " (fetch X, build Y)" of a key-press figure: how long its data took to arrive and its DOM to be
+/// built; the rest to the figure is style, layout and paint.
+fn parts(t: &Value) -> String {
+    match (t["fetch"].as_f64(), t["render"].as_f64()) {
+        (Some(f), Some(r)) => format!(
+            " (fetch {f:.0}, build {r:.0}, layout {:.0}, before {:.0})",
+            t["layout"].as_f64().unwrap_or(-1.0),
+            t["before"].as_f64().unwrap_or(-1.0)
+        ),
+        _ => String::new(),
+    }
+}
+
 /// The number of key-press → painted figures the page recorded so far.
 const TIMINGS: &str = "(window.__calTimings || []).length";
 
@@ -1932,7 +1945,7 @@ async fn the_month_at_50000_events_paints_from_a_key_press_and_search_answers() 
     assert_eq!(total, u64::from(PER_CALENDAR) * 2);
 
     // Key press → painted month, measured in the page (keydown handler → render → two frames).
-    let mut figures: Vec<(String, f64, u64)> = Vec::new();
+    let mut figures: Vec<(String, f64, u64, String)> = Vec::new();
     let presses = [
         "m".to_owned(),
         key(Key::Right),
@@ -1969,6 +1982,7 @@ async fn the_month_at_50000_events_paints_from_a_key_press_and_search_answers() 
             name,
             t["ms"].as_f64().unwrap(),
             t["events"].as_u64().unwrap(),
+            parts(&t),
         ));
     }
     shot(&c, "28-month-50000").await;
@@ -2004,6 +2018,93 @@ async fn the_month_at_50000_events_paints_from_a_key_press_and_search_answers() 
     let agenda = c
         .execute(&format!("return window.__calTimings[{n}];"), vec![])
         .await
+        .unwrap();
+    // The later days are built after the first ones are painted; then the list is complete.
+    let complete = wait_js(
+        &c,
+        "the complete agenda",
+        &format!(
+            "document.getElementById('agenda').getAttribute('aria-busy') === 'false' \
+             && window.__calAgendaDone > window.__calTimings[{n}].t0 \
+             && window.__calAgendaDone - window.__calTimings[{n}].t0"
+        ),
+        long,
+    )
+    .await
+    .as_f64()
+    .unwrap();
+    // Its days come from the month already fetched: each occurrence the backend has for them is
+    // listed once (or counted in its day's "N more"), and nothing else is.
+    let check = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];\
+             const [y, m, d] = document.getElementById('cal-date').value.split('-').map(Number);\
+             const from = new Date(y, m - 1, d), to = new Date(y, m - 1, d + 14);\
+             window.__TAURI__.core.invoke('events', {from: from.toISOString(), to: to.toISOString(), calendar: null}).then((evs) => {\
+               const keys = new Set(evs.map((e) => `${e.href}|${e.start}`));\
+               const shown = [...document.querySelectorAll('#agenda .agenda-event')].map((li) => `${li.dataset.href}|${li.dataset.start}`);\
+               const more = [...document.querySelectorAll('#agenda .agenda-more')].reduce((n, li) => n + parseInt(li.textContent, 10), 0);\
+               done({backend: evs.length, listed: shown.length + more, unknown: shown.filter((k) => !keys.has(k)).length, twice: shown.length - new Set(shown).size});\
+             }, (e) => done({err: String(e)}));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(check["listed"], check["backend"], "{check}");
+    assert_eq!(check["unknown"], json!(0), "{check}");
+    assert_eq!(check["twice"], json!(0), "{check}");
+    assert_eq!(agenda["events"], check["backend"], "{check}");
+    // The same 14 days with nothing kept (as after a sync): the backend expands them.
+    let n = c
+        .execute(&format!("return {TIMINGS};"), vec![])
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap();
+    c.execute_async(
+        "const done = arguments[arguments.length - 1];\
+         import('./js/calendar-view.js').then((m) => {\
+           m.invalidate();\
+           document.getElementById('cal-date').dispatchEvent(new Event('change', {bubbles: true}));\
+           done(true);\
+         }, (e) => done(String(e)));",
+        vec![],
+    )
+    .await
+    .unwrap();
+    wait_js(
+        &c,
+        "the agenda fetched again",
+        &format!("{TIMINGS} > {n}"),
+        long,
+    )
+    .await;
+    let cold = c
+        .execute(&format!("return window.__calTimings[{n}];"), vec![])
+        .await
+        .unwrap();
+    assert_eq!(cold["events"], check["backend"], "{cold}");
+    let cold_split = c
+        .execute("return window.__calLastFetch;", vec![])
+        .await
+        .unwrap();
+    // Of which the `events` command alone (backend, IPC and the page's JSON parse), once what the
+    // agenda fetches ahead has landed.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    wait_js(&c, "the windows ahead", "!window.__calFetching", long).await;
+    let command = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];\
+             const [y, m, d] = document.getElementById('cal-date').value.split('-').map(Number);\
+             const from = new Date(y, m - 1, d), to = new Date(y, m - 1, d + 14);\
+             const t0 = performance.now();\
+             window.__TAURI__.core.invoke('events', {from: from.toISOString(), to: to.toISOString(), calendar: null})\
+               .then(() => done(performance.now() - t0), (e) => done(String(e)));",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_f64()
         .unwrap();
     // What two frames cost on this machine with nothing to do (the floor of the figures above).
     let mut frames = Vec::new();
@@ -2057,25 +2158,31 @@ async fn the_month_at_50000_events_paints_from_a_key_press_and_search_answers() 
     }
     shot(&c, "29-search-50000").await;
 
-    let months: Vec<&(String, f64, u64)> = figures.iter().collect();
+    let months: Vec<&(String, f64, u64, String)> = figures.iter().collect();
     let warm: Vec<f64> = months.iter().skip(1).map(|f| f.1).collect();
     let mut sorted = warm.clone();
     sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let median = sorted[sorted.len() / 2];
     let max = sorted[sorted.len() - 1];
     report_timing(&format!(
-        "month at {} cached events (debug build; first sync {} s): key→painted month {} ; after the first (each fetched ahead while the previous one was on screen): median {median:.0} ms, max {max:.0} ms (target 100 ms; two idle frames cost {frame_floor:.0} ms here); a picked month not fetched ahead {:.0} ms/{} events; its 14-day agenda (a) {:.0} ms/{} events; search {}\n",
+        "month at {} cached events (debug build; first sync {} s): key→painted month {} ; after the first (each fetched ahead while the previous one was on screen): median {median:.0} ms, max {max:.0} ms (target 100 ms; two idle frames cost {frame_floor:.0} ms here); a picked month not fetched ahead {:.0} ms/{} events{}; its 14-day agenda (a) {:.0} ms/{} events{}, every day built after {complete:.0} ms; the same with nothing fetched ahead {:.0} ms{} (its fetch: the events command {:.0} ms, placing {:.0} ms; the command again alone {command:.0} ms); search {}\n",
         total,
         synced.as_secs(),
         months
             .iter()
-            .map(|(k, ms, n)| format!("{k} {ms:.0} ms/{n} events"))
+            .map(|(k, ms, n, p)| format!("{k} {ms:.0} ms/{n} events{p}"))
             .collect::<Vec<_>>()
             .join(", "),
         picked["ms"].as_f64().unwrap(),
         picked["events"],
+        parts(&picked),
         agenda["ms"].as_f64().unwrap(),
         agenda["events"],
+        parts(&agenda),
+        cold["ms"].as_f64().unwrap(),
+        parts(&cold),
+        cold_split["command"].as_f64().unwrap_or(-1.0),
+        cold_split["place"].as_f64().unwrap_or(-1.0),
         searches.join(", ")
     ));
 

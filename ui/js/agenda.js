@@ -7,19 +7,29 @@ import { $, h, clear, showError } from './dom.js';
 import { invoke } from './ipc.js';
 import { store } from './store.js';
 import { cssColor } from './calendars.js';
-import { startOfDay, addDays, dayKey, dateFromKey, dayHeading, groupByDay, describeWhen } from './format.js';
+import { startOfDay, addDays, dayKey, dateFromKey, dayHeading, groupByDay, describeWhen, place } from './format.js';
 
 export const AGENDA_DAYS = 14;
 /** Events listed per day; the rest are a click away in the day view. */
 export const AGENDA_PER_DAY = 40;
+/**
+ * Rows built before the agenda is first painted (well over a screenful); the later days follow one
+ * per frame, so a key press is answered by the days in sight.
+ */
+const FIRST_ROWS = 60;
 const SVG = 'http://www.w3.org/2000/svg';
 
 let seq = 0;
 let lastDay = null;
 
-/** Set by the calendar view: the agenda's first day, and the refresher of the current view. */
+/**
+ * Set by the calendar view: the agenda's first day, the refresher of the current view, and the
+ * fetcher of placed occurrences (`place`) covering at least [from, to), which answers from the
+ * windows it already holds when one of them covers these days.
+ */
 export const agendaHooks = {
   start: () => startOfDay(new Date()),
+  fetch: null,
   refresh: null,
   rendered: null,
   open: null,
@@ -60,9 +70,12 @@ export async function refreshAgendaList() {
     el.append(h('div', { class: 'agenda-loading', role: 'status' },
       h('div', { class: 'spinner', 'aria-hidden': 'true' }), 'Loading your events…'));
   }
-  let events;
+  let placed;
+  const t0 = performance.now();
   try {
-    events = await invoke('events', { from: from.toISOString(), to: to.toISOString(), calendar: null });
+    placed = agendaHooks.fetch
+      ? await agendaHooks.fetch(from, to)
+      : (await invoke('events', { from: from.toISOString(), to: to.toISOString(), calendar: null })).map(place);
   } catch (e) {
     if (mine === seq) {
       el.setAttribute('aria-busy', 'false');
@@ -71,15 +84,29 @@ export async function refreshAgendaList() {
     return;
   }
   if (mine !== seq) return;
-  render(el, Array.isArray(events) ? events : [], from);
-  el.setAttribute('aria-busy', 'false');
-  if (agendaHooks.rendered) agendaHooks.rendered('agenda', events.length);
+  const t1 = performance.now();
+  const count = render(el, Array.isArray(placed) ? placed : [], from, mine);
+  if (agendaHooks.rendered) agendaHooks.rendered('agenda', count, { fetch: t1 - t0, render: performance.now() - t1 });
 }
 
-function render(el, events, from) {
+/** Marks the agenda complete (every day built) for assistive technology and the tests. */
+function done(el) {
+  el.setAttribute('aria-busy', 'false');
+  window.__calAgendaDone = performance.now();
+}
+
+/**
+ * Renders the placed occurrences of the 14 days from `from`: the first days now, the others in the
+ * next frames unless refresh `mine` was overtaken or the list was put away. Returns how many occurrences
+ * fall in the 14 days.
+ */
+function render(el, placed, from, mine) {
   const info = calendarInfo();
-  const visible = events.filter((ev) => !(info.get(ev.calendar) || {}).hidden);
-  const hiddenCount = events.length - visible.length;
+  const firstKey = dayKey(from);
+  const endKey = dayKey(addDays(from, AGENDA_DAYS));
+  const inDays = placed.filter((p) => p.lastKey >= firstKey && p.startKey < endKey);
+  const visible = inDays.filter((p) => !(info.get(p.ev.calendar) || {}).hidden);
+  const hiddenCount = inDays.length - visible.length;
   clear(el);
   const groups = groupByDay(visible, from, AGENDA_DAYS);
   if (groups.length === 0) {
@@ -88,29 +115,51 @@ function render(el, events, from) {
       h('p', { class: 'muted', text: hiddenCount
         ? `${hiddenCount} event${hiddenCount === 1 ? ' is' : 's are'} in hidden calendars.`
         : store.state.accounts.length ? 'Enjoy the free time.' : 'Link a calendar to see your events here.' })));
-    return;
+    done(el);
+    return inDays.length;
   }
   const todayKey = dayKey(new Date());
-  for (const [key, list] of groups) {
-    const { rel, full } = dayHeading(key, todayKey);
-    const headId = `day-${key}`;
-    const heading = h('h2', { class: 'agenda-day-title', id: headId },
-      rel ? h('span', { class: 'agenda-day-rel', text: rel }) : null,
-      h('span', { class: rel ? 'agenda-day-date muted' : 'agenda-day-date', text: full }));
-    const ul = h('ul', { class: 'agenda-list', 'aria-labelledby': headId });
-    // A crowded day lists its first events and leads to its day view for the rest, so the agenda
-    // stays quick at tens of thousands of events.
-    for (const p of list.slice(0, AGENDA_PER_DAY)) ul.append(eventItem(p, key, info));
-    const more = list.length - AGENDA_PER_DAY;
-    if (more > 0) {
-      ul.append(h('li', { class: 'agenda-more' },
-        h('button', {
-          type: 'button', class: 'btn btn-quiet btn-small',
-          on: { click: () => agendaHooks.showDay && agendaHooks.showDay(dateFromKey(key)) },
-        }, `${more} more on this day — show the day`)));
-    }
-    el.append(h('section', { class: `agenda-day${key === todayKey ? ' is-today' : ''}`, 'aria-labelledby': headId }, heading, ul));
+  let rows = 0;
+  let i = 0;
+  while (i < groups.length && (i === 0 || rows < FIRST_ROWS)) rows += daySection(el, groups[i++], todayKey, info);
+  // One more day per frame: each frame stays short, and the days in sight are painted first.
+  const later = () => {
+    if (mine !== seq || el.hidden) return;
+    daySection(el, groups[i++], todayKey, info);
+    if (i < groups.length) requestAnimationFrame(later);
+    else done(el);
+  };
+  if (i < groups.length) requestAnimationFrame(later);
+  else done(el);
+  return inDays.length;
+}
+
+/** Appends one day of the agenda; returns the rows it shows. */
+function daySection(el, [key, list], todayKey, info) {
+  const { rel, full } = dayHeading(key, todayKey);
+  const headId = `day-${key}`;
+  const heading = h('h2', { class: 'agenda-day-title', id: headId },
+    rel ? h('span', { class: 'agenda-day-rel', text: rel }) : null,
+    h('span', { class: rel ? 'agenda-day-date muted' : 'agenda-day-date', text: full }));
+  const ul = h('ul', { class: 'agenda-list', 'aria-labelledby': headId });
+  // A crowded day lists its first events and leads to its day view for the rest, so the agenda
+  // stays quick at tens of thousands of events.
+  for (const p of list.slice(0, AGENDA_PER_DAY)) ul.append(eventItem(p, key, info));
+  const more = list.length - AGENDA_PER_DAY;
+  if (more > 0) {
+    ul.append(h('li', { class: 'agenda-more' },
+      h('button', {
+        type: 'button', class: 'btn btn-quiet btn-small',
+        on: { click: () => agendaHooks.showDay && agendaHooks.showDay(dateFromKey(key)) },
+      }, `${more} more on this day — show the day`)));
   }
+  // The height it will take (heading, rows, "more"), until laid out once (see styles.css).
+  const rows = Math.min(list.length, AGENDA_PER_DAY) + (more > 0 ? 1 : 0);
+  el.append(h('section', {
+    class: `agenda-day${key === todayKey ? ' is-today' : ''}`, 'aria-labelledby': headId,
+    cssVars: { '--day-height': `${34 + rows * 56}px` },
+  }, heading, ul));
+  return rows;
 }
 
 function eventItem(p, key, info) {

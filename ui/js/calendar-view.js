@@ -95,33 +95,62 @@ function periodWord(name) {
 
 // ---- Fetching: only the window shown, kept briefly, neighbours ahead --------------------------------
 
-const cache = new Map(); // "from|to" → Promise<{count, multi, byDay}>
+const cache = new Map(); // "from|to" → {from, to, promise: Promise<data>, data (once fetched)}
 const CACHE_MAX = 12;
 
+/**
+ * The events of [from, to) as `{count, placed, multi, byDay}`. A window already fetched (or being
+ * fetched) that holds these days answers from memory: the agenda's 14 days from a month on screen,
+ * a week or a day of a month fetched ahead.
+ */
 function fetchRange(from, to) {
   const key = `${from.toISOString()}|${to.toISOString()}`;
-  let p = cache.get(key);
-  if (!p) {
-    window.__calFetching = (window.__calFetching || 0) + 1;
-    p = invoke('events', { from: from.toISOString(), to: to.toISOString(), calendar: null })
-      .then((e) => index(Array.isArray(e) ? e : []));
-    p.catch(() => cache.delete(key)).finally(() => { window.__calFetching -= 1; });
-    cache.set(key, p);
-    while (cache.size > CACHE_MAX) cache.delete(cache.keys().next().value);
+  const same = cache.get(key);
+  if (same) return same.promise;
+  let holder = null;
+  for (const e of cache.values()) {
+    if (e.from <= from && e.to >= to && (!holder || (e.data && !holder.data))) holder = e;
   }
-  return p;
+  if (holder) {
+    return holder.data ? Promise.resolve(narrow(holder.data, from, to)) : holder.promise.then((d) => narrow(d, from, to));
+  }
+  window.__calFetching = (window.__calFetching || 0) + 1;
+  const entry = { from, to, data: null, promise: null };
+  const t0 = performance.now();
+  entry.promise = invoke('events', { from: from.toISOString(), to: to.toISOString(), calendar: null })
+    .then((e) => {
+      const t1 = performance.now();
+      entry.data = index((Array.isArray(e) ? e : []).map(place));
+      // How long the command and the placing took, for the timing test.
+      window.__calLastFetch = { command: t1 - t0, place: performance.now() - t1 };
+      return entry.data;
+    });
+  entry.promise.catch(() => { if (cache.get(key) === entry) cache.delete(key); })
+    .finally(() => { window.__calFetching -= 1; });
+  cache.set(key, entry);
+  while (cache.size > CACHE_MAX) cache.delete(cache.keys().next().value);
+  return entry.promise;
+}
+
+/**
+ * The part of fetched data within the days [from, to) (local midnights, as every view's window): an
+ * occurrence is in them when it ends after `from` and starts before `to`, as the backend selects.
+ */
+function narrow(data, from, to) {
+  const firstKey = dayKey(from);
+  const endKey = dayKey(to);
+  return index(data.placed.filter((p) => p.lastKey >= firstKey && p.startKey < endKey));
 }
 
 /**
  * Placed once per fetch: bars (all-day or over several days) apart, and the other events by their
  * day, in the backend's order (by start).
  */
-function index(events) {
+function index(placed) {
   const multi = [];
   const byDay = new Map();
-  for (const ev of events) {
-    const p = place(ev);
-    p.sortTitle = eventTitle(ev).toLocaleLowerCase();
+  for (const p of placed) {
+    if (p.sortTitle === undefined) p.sortTitle = eventTitle(p.ev).toLocaleLowerCase();
     if (p.allDay || p.startKey !== p.lastKey) multi.push(p);
     else {
       let list = byDay.get(p.startKey);
@@ -129,7 +158,7 @@ function index(events) {
       list.push(p);
     }
   }
-  return { count: events.length, multi, byDay };
+  return { count: placed.length, placed, multi, byDay };
 }
 
 /** Forgets fetched windows (after a sync, a change of visible calendars). */
@@ -138,22 +167,49 @@ export function invalidate() {
 }
 
 /**
- * After a view is painted: the periods before and after it, and the week and month around its date,
- * so the next key press (→, ←, w, m) paints from memory.
+ * After a view is painted: the periods before and after it, and the week, month and 14 days around
+ * its date, so the next key press (→, ←, w, m, a) paints from memory. A window that a fetched one
+ * holds costs nothing (see `fetchRange`).
  */
 function prefetch() {
   const wanted = [];
   if (view.name !== 'agenda') {
     for (const dir of [1, -1]) wanted.push(range(view.name, step(view.name, view.date, dir)));
   }
-  for (const other of ['month', 'week']) if (other !== view.name) wanted.push(range(other, view.date));
+  for (const other of ['month', 'week', 'agenda']) if (other !== view.name) wanted.push(range(other, view.date));
   for (const [f, t] of wanted) fetchRange(f, t).catch(() => {});
 }
 
 let prefetchTimer = null;
 function prefetchSoon() {
   clearTimeout(prefetchTimer);
-  prefetchTimer = setTimeout(prefetch, 150);
+  prefetchTimer = setTimeout(() => { prefetch(); warmMonth(); }, 150);
+}
+
+/**
+ * Once per window, while another view is on screen: builds the month around the date off screen,
+ * lays it out and drops it. The first month the engine builds and lays out costs several times a
+ * later one (cold code and layout caches: about 200 ms against 30 ms at 17,000 events), which the
+ * first `m` would otherwise wait for; the month shown on `m` is still built from its data then.
+ */
+let monthWarmed = false;
+function warmMonth() {
+  if (monthWarmed || view.name === 'month') return;
+  const date = view.date;
+  const [from, to] = range('month', date);
+  fetchRange(from, to).then((data) => {
+    if (monthWarmed || view.name === 'month') return;
+    monthWarmed = true;
+    const pane = $('#agenda-pane');
+    const box = h('div', {
+      class: 'cal-grid cal-warm', 'aria-hidden': 'true', inert: true,
+      cssVars: { width: `${pane.clientWidth}px`, height: `${Math.max(400, pane.clientHeight - 80)}px` },
+    });
+    pane.append(box);
+    renderMonth(box, data, from, calendarInfo(), date);
+    void box.offsetHeight;
+    box.remove();
+  }).catch(() => {});
 }
 
 // ---- Timing of a key press to the painted view (read by the WebDriver test) -----------------------
@@ -161,12 +217,18 @@ function prefetchSoon() {
 let pendingKey = null;
 window.__calTimings = window.__calTimings || [];
 
-function markPainted(name, count) {
+/** `parts`: {fetch, render} ms, how long the data took to arrive and the DOM to be built. */
+function markPainted(name, count, parts = {}) {
   const k = pendingKey;
   pendingKey = null;
   if (!k) return;
+  // Style and layout now rather than in the coming frame (the same work, moved), to tell them
+  // apart; `before` is what came before the fetch (dropping the previous view).
+  const tl = performance.now();
+  void document.body.offsetHeight;
+  parts = { ...parts, layout: performance.now() - tl, before: tl - k.t0 - (parts.fetch || 0) - (parts.render || 0) };
   requestAnimationFrame(() => requestAnimationFrame(() => {
-    window.__calTimings.push({ key: k.key, view: name, events: count, ms: performance.now() - k.t0 });
+    window.__calTimings.push({ key: k.key, view: name, events: count, ms: performance.now() - k.t0, t0: k.t0, ...parts });
   }));
 }
 
@@ -199,13 +261,18 @@ export async function refreshView() {
     return refreshAgendaList();
   }
   // The agenda's list is dropped, not kept hidden: at tens of thousands of events it holds
-  // thousands of nodes that every later layout would carry.
-  if (!agenda.hidden) { agenda.hidden = true; clear(agenda); }
+  // thousands of nodes that every later layout would carry. Dropped once this view is painted, so
+  // the key press does not wait for it.
+  if (!agenda.hidden) {
+    agenda.hidden = true;
+    setTimeout(() => { if (agenda.hidden) clear(agenda); }, 250);
+  }
   grid.hidden = false;
   const mine = ++seq;
   const [from, to] = range(view.name, view.date);
   grid.setAttribute('aria-busy', 'true');
   let data;
+  const t0 = performance.now();
   try {
     data = await fetchRange(from, to);
   } catch (e) {
@@ -213,12 +280,13 @@ export async function refreshView() {
     return;
   }
   if (mine !== seq) return;
+  const t1 = performance.now();
   // Hidden calendars are left out by the backend (and the cache is dropped when one is toggled).
   const info = calendarInfo();
   if (view.name === 'month') renderMonth(grid, data, from, info);
   else renderDays(grid, data, from, view.name === 'day' ? 1 : 7, info);
   grid.setAttribute('aria-busy', 'false');
-  markPainted(view.name, data.count);
+  markPainted(view.name, data.count, { fetch: t1 - t0, render: performance.now() - t1 });
   // The neighbours once this view is on screen, so they never compete with painting it.
   prefetchSoon();
 }
@@ -307,12 +375,12 @@ function spansIn(multiList, rowStart, cols) {
   return out;
 }
 
-function renderMonth(grid, data, from, info) {
+function renderMonth(grid, data, from, info, date = view.date) {
   const todayKey = dayKey(new Date());
-  const month = view.date.getMonth();
+  const month = date.getMonth();
   // Weeks as labelled groups of buttons (each event's label says its day and time): a reader walks
   // them in order; the day numbers open the day.
-  const table = h('div', { class: 'month', role: 'group', 'aria-label': monthTitleFmt.format(view.date) });
+  const table = h('div', { class: 'month', role: 'group', 'aria-label': monthTitleFmt.format(date) });
   const head = h('div', { class: 'month-head', 'aria-hidden': 'true' });
   for (let i = 0; i < 7; i++) {
     const d = addDays(from, i);
@@ -343,7 +411,7 @@ function renderMonth(grid, data, from, info) {
       const cls = ['month-day'];
       if (d.getMonth() !== month) cls.push('is-other-month');
       if (key === todayKey) cls.push('is-today');
-      if (key === dayKey(view.date)) cls.push('is-selected');
+      if (key === dayKey(date)) cls.push('is-selected');
       row.append(h('div', { class: cls.join(' '), cssVars: { 'grid-column': String(i + 1), 'grid-row': '1 / -1' }, dataset: { day: key } },
         h('button', { type: 'button', class: 'month-dnum', text: String(d.getDate()), 'aria-label': `${fullDayFmt.format(d)}${key === todayKey ? ' (today)' : ''}, show the day`, on: { click: () => go('day', d) } })));
     }
@@ -642,7 +710,8 @@ function openHelp() {
 export async function initCalendarView() {
   agendaHooks.start = () => view.date;
   agendaHooks.refresh = () => { invalidate(); return refreshView(); };
-  agendaHooks.rendered = (name, n) => { markPainted(name, n); prefetchSoon(); };
+  agendaHooks.rendered = (name, n, parts) => { markPainted(name, n, parts); prefetchSoon(); };
+  agendaHooks.fetch = (from, to) => fetchRange(from, to).then((d) => d.placed);
   agendaHooks.open = (ev, origin) => openDetails(ev, origin);
   agendaHooks.showDay = (d) => go('day', d);
   $('#btn-today').addEventListener('click', today);

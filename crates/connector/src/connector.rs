@@ -812,25 +812,8 @@ impl Connector {
             calendar_name,
         )?;
         let local = calendar::local_timezone();
-        let mut out: Vec<(i64, EventOut)> = Vec::new();
-        for cand in candidates {
-            let occs: Vec<Occurrence> = match calendar::occurrences(&cand.raw, from, to, local) {
-                Ok(o) => o,
-                Err(e) => {
-                    tracing::debug!(href = %cand.href, "skipping in agenda: {e}");
-                    continue;
-                }
-            };
-            for o in occs {
-                let key = o.start.to_utc_sort_key(local);
-                out.push((
-                    key,
-                    EventOut::of(o, cand.calendar.clone(), cand.href.clone()),
-                ));
-            }
-        }
-        out.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.summary.cmp(&b.1.summary)));
-        Ok(out.into_iter().map(|(_, e)| e).collect())
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Ok(expand_all(candidates, from, to, local, threads))
     }
 
     /// The details of the event at `href` (for one occurrence when `recurrence_id` is given, as
@@ -923,6 +906,63 @@ impl Connector {
     pub fn export(&self, format: ExportFormat, out: &Path) -> Result<ExportReport> {
         export::export(&lock(&self.cache), format, out)
     }
+}
+
+/// Below this many objects a window is expanded on the calling thread alone.
+const PARALLEL_MIN_OBJECTS: usize = 512;
+
+/// The occurrences of `candidates` in [from, to), sorted by start then title. Parsing and expanding
+/// is most of a window's cost (thousands of objects in a dense month), so it is shared between up
+/// to `threads` threads, each taking a consecutive slice; the slices are joined in order before
+/// the (stable) sort, so the result is the same as on one thread.
+fn expand_all(
+    candidates: Vec<crate::cache::CandidateObject>,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+    local: chrono_tz::Tz,
+    threads: usize,
+) -> Vec<EventOut> {
+    let expand = |cands: &[crate::cache::CandidateObject]| {
+        let mut out: Vec<(i64, EventOut)> = Vec::new();
+        for cand in cands {
+            let occs: Vec<Occurrence> = match calendar::occurrences(&cand.raw, from, to, local) {
+                Ok(o) => o,
+                Err(e) => {
+                    tracing::debug!(href = %cand.href, "skipping in agenda: {e}");
+                    continue;
+                }
+            };
+            for o in occs {
+                let key = o.start.to_utc_sort_key(local);
+                out.push((
+                    key,
+                    EventOut::of(o, cand.calendar.clone(), cand.href.clone()),
+                ));
+            }
+        }
+        out
+    };
+    let threads = threads.clamp(1, 8);
+    let mut out = if threads == 1 || candidates.len() < PARALLEL_MIN_OBJECTS {
+        expand(&candidates)
+    } else {
+        let per = candidates.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = candidates
+                .chunks(per)
+                .map(|chunk| s.spawn(move || expand(chunk)))
+                .collect();
+            let mut all = Vec::new();
+            for (h, chunk) in handles.into_iter().zip(candidates.chunks(per)) {
+                // `calendar::occurrences` catches panics, so a thread ends normally; should one
+                // not, its slice is expanded here instead of being lost.
+                all.extend(h.join().unwrap_or_else(|_| expand(chunk)));
+            }
+            all
+        })
+    };
+    out.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.summary.cmp(&b.1.summary)));
+    out.into_iter().map(|(_, e)| e).collect()
 }
 
 /// The subscriptions in the status report.
@@ -1054,6 +1094,47 @@ mod tests {
             "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTART:{start}\r\n\
              DURATION:PT1H\r\n{extra}END:VEVENT\r\nEND:VCALENDAR\r\n"
         )
+    }
+
+    #[test]
+    fn a_window_expanded_on_several_threads_is_the_one_expanded_on_one() {
+        let mut candidates = Vec::new();
+        for i in 0..1500u32 {
+            let day = 1 + i % 28;
+            let raw = match i % 5 {
+                // A weekly series, an all-day event, a broken object, and timed events that share
+                // their start (sorted by title across the threads' slices).
+                0 => ics(&format!("s{i}"), "20260101T090000Z", "RRULE:FREQ=WEEKLY\r\n"),
+                1 => format!(
+                    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:d{i}\r\n\
+                     DTSTART;VALUE=DATE:202602{day:02}\r\nSUMMARY:Day {i}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+                ),
+                2 if i % 3 == 0 => "BEGIN:VCALENDAR\r\nnot an event\r\n".to_owned(),
+                _ => ics(
+                    &format!("t{i}"),
+                    &format!("202602{day:02}T{:02}0000Z", 8 + i % 3),
+                    &format!("SUMMARY:{}\r\n", ["b", "a", "c"][(i % 3) as usize]),
+                ),
+            };
+            candidates.push(crate::cache::CandidateObject {
+                calendar: format!("Cal {}", i % 2),
+                href: format!("/1/calendars/home/{i}.ics"),
+                raw: raw.into_bytes(),
+            });
+        }
+        let from = chrono::DateTime::parse_from_rfc3339("2026-02-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let to = from + chrono::Duration::days(28);
+        let tz = chrono_tz::Europe::Berlin;
+        let one = serde_json::to_value(expand_all(candidates.clone(), from, to, tz, 1)).unwrap();
+        let three = serde_json::to_value(expand_all(candidates, from, to, tz, 3)).unwrap();
+        assert!(
+            one.as_array().unwrap().len() > 1500,
+            "{}",
+            one.as_array().unwrap().len()
+        );
+        assert_eq!(one, three);
     }
 
     #[test]
