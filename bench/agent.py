@@ -76,17 +76,19 @@ def cpu_s(pid):
 
 
 def switches(pid):
-    """Context switches of every thread (each one a wake-up or a preemption)."""
-    total = 0
+    """Context switches (each one a wake-up or a preemption) of each thread: {(pid, tid): count}."""
+    out = {}
     try:
         for tid in os.listdir(f"/proc/{pid}/task"):
+            total = 0
             with open(f"/proc/{pid}/task/{tid}/status") as f:
                 for line in f:
                     if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
                         total += int(line.split()[1])
+            out[(pid, tid)] = total
     except OSError:
         pass
-    return total
+    return out
 
 
 def sample(pids_fn):
@@ -101,7 +103,7 @@ def sample(pids_fn):
     return {
         "pss_mib": sum(pss_kib(p) for p in pids) / 1024,
         "cpu_s": sum(cpu_s(p) for p in pids),
-        "switches": sum(switches(p) for p in pids),
+        "switches": {k: v for p in pids for k, v in switches(p).items()},
         "processes": sorted(names.values()),
     }
 
@@ -110,20 +112,31 @@ def watch(pids_fn, seconds, every=10):
     first = sample(pids_fn)
     peak = first["pss_mib"]
     samples = [first["pss_mib"]]
+    # Per thread, so a thread that ends does not take its count out of the sum: a thread seen first
+    # later started within the window (its count is all new); one that ended keeps its last count.
+    base = dict(first["switches"])
+    seen = dict(first["switches"])
+
+    def count(s):
+        for k, v in s["switches"].items():
+            base.setdefault(k, 0)
+            seen[k] = v
     end = time.time() + seconds
     while time.time() < end:
         time.sleep(min(every, max(0.1, end - time.time())))
         s = sample(pids_fn)
+        count(s)
         samples.append(s["pss_mib"])
         peak = max(peak, s["pss_mib"])
     last = sample(pids_fn)
+    count(last)
     minutes = seconds / 60
     return {
         "seconds": seconds,
         "pss_mib_mean": sum(samples) / len(samples),
         "pss_mib_peak": peak,
         "cpu_s": last["cpu_s"] - first["cpu_s"],
-        "wakeups_per_min": (last["switches"] - first["switches"]) / minutes if minutes else 0,
+        "wakeups_per_min": sum(seen[k] - base[k] for k in seen) / minutes if minutes else 0,
         "processes": last["processes"],
     }
 

@@ -1148,6 +1148,24 @@ async fn pw_hint(c: &Client, id: &str) -> String {
 
 // ===== issue 18 point 5: subscriptions to published calendars (appended by the issue18b branch) =====
 
+/// Clicks the Remove… button at `selector` and waits for the confirmation, then takes a screenshot.
+async fn ask_to_remove(c: &Client, selector: &str, screenshot: &str) {
+    c.find(Locator::Css(selector))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        c,
+        "the confirmation",
+        "document.getElementById('confirm-unsubscribe').open",
+        Duration::from_secs(60),
+    )
+    .await;
+    shot(c, screenshot).await;
+}
+
 /// A public calendar link of the running simulator pasted into the link wizard's Apple ID field is
 /// recognised as it is typed and offers "Subscribe"; subscribing opens the main window with the
 /// subscription as its own read-only calendar in its colour, its events in the agenda; "Remove…"
@@ -1312,21 +1330,61 @@ async fn a_pasted_public_calendar_link_subscribes_read_only_and_can_be_removed()
     .await;
     shot(&c, "21-subscribed-read-only-calendar").await;
 
-    // Remove…, confirmed: gone, with its events (no account is left, so the welcome screen returns).
-    c.find(Locator::Css("#account-list .subscription-card .btn-remove"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_js(
+    // Settings lists it beside the accounts, with its link and Remove… (asked first; cancelled here).
+    click(&c, "btn-settings").await;
+    let listed = wait_js(
         &c,
-        "the confirmation",
-        "document.getElementById('confirm-unsubscribe').open",
+        "the subscription in Settings",
+        "document.querySelector('#settings-accounts .settings-subscription') && document.getElementById('settings-accounts').innerText",
         long,
     )
     .await;
-    shot(&c, "22-remove-subscription-confirmation").await;
+    let listed = listed.as_str().unwrap_or("");
+    assert!(listed.contains("Team holidays"), "{listed}");
+    assert!(
+        listed.contains(&format!("/published/2/{token}")),
+        "{listed}"
+    );
+    assert!(listed.contains("Remove…"), "{listed}");
+    assert_eq!(
+        c.execute(
+            "return document.getElementById('settings-accounts-title').textContent;",
+            vec![]
+        )
+        .await
+        .unwrap(),
+        json!("Accounts and subscriptions")
+    );
+    ask_to_remove(
+        &c,
+        "#settings-accounts .settings-subscription .btn-remove",
+        "21b-subscription-in-settings",
+    )
+    .await;
+    click(&c, "btn-unsubscribe-cancel").await;
+    wait_js(
+        &c,
+        "the confirmation closed",
+        "!document.getElementById('confirm-unsubscribe').open",
+        long,
+    )
+    .await;
+    let kept = invoke(&c, "get_state", json!({})).await;
+    assert_eq!(
+        kept["ok"]["subscriptions"].as_array().map(Vec::len),
+        Some(1),
+        "Cancel keeps it: {kept}"
+    );
+    click(&c, "btn-settings-back").await;
+    wait_js(&c, "the main screen", &visible("account-list"), long).await;
+
+    // Remove…, confirmed: gone, with its events (no account is left, so the welcome screen returns).
+    ask_to_remove(
+        &c,
+        "#account-list .subscription-card .btn-remove",
+        "22-remove-subscription-confirmation",
+    )
+    .await;
     click(&c, "btn-unsubscribe-confirm").await;
     wait_js(
         &c,

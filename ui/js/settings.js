@@ -1,11 +1,12 @@
 // Settings: sync interval, start at login, notifications (locked ones disabled, "Set by your
-// organisation"), export, diagnostics, unlink with confirmation.
+// organisation"), export, diagnostics, unlink with confirmation, the subscriptions with Remove….
 
 import { $, h, clear, showScreen, showError, clearError, busy, announce, formError } from './dom.js';
 import { invoke } from './ipc.js';
 import { store, reload, policyValue } from './store.js';
 import { STATE_LABELS } from './main-view.js';
 import { plural } from './format.js';
+import { confirmUnsubscribe } from './subscriptions.js';
 
 let handlers = { back: () => {}, unlinked: () => {} };
 let pendingUnlink = null;
@@ -167,11 +168,23 @@ async function saveDiagnostics() {
   }
 }
 
+// What the accounts list shows, as last drawn.
+let accountsShown = '';
+
 function renderAccounts(state) {
+  const subscriptions = state.subscriptions || [];
+  // Redrawn only when what it shows changed: the state is re-read on every sync, and a redraw would
+  // take the focus from a button here (and a click on it in that moment would go nowhere).
+  const shown = JSON.stringify([
+    state.accounts.map((a) => [a.apple_id, a.state, a.server_url]),
+    subscriptions.map((s) => [s.url, s.display_name]),
+  ]);
+  if (shown === accountsShown) return;
+  accountsShown = shown;
   const list = clear($('#settings-accounts'));
+  $('#settings-accounts-title').textContent = subscriptions.length ? 'Accounts and subscriptions' : 'Accounts';
   if (!state.accounts.length) {
     list.append(h('li', { class: 'muted', text: 'No account is linked.' }));
-    return;
   }
   for (const acc of state.accounts) {
     list.append(h('li', { class: 'settings-account' },
@@ -182,6 +195,17 @@ function renderAccounts(state) {
         type: 'button', class: 'btn btn-danger-quiet btn-small', 'aria-label': `Unlink ${acc.apple_id}…`,
         on: { click: () => confirmUnlink(acc.apple_id) },
       }, 'Unlink…')));
+  }
+  // Public calendars subscribed to by link: no password, so nothing to unlink; Remove… as in the sidebar.
+  for (const sub of subscriptions) {
+    list.append(h('li', { class: 'settings-account settings-subscription' },
+      h('div', {},
+        h('p', { class: 'account-id', text: sub.display_name }),
+        h('p', { class: 'small muted subscription-url', text: `Subscribed · read-only · ${sub.url}` })),
+      h('button', {
+        type: 'button', class: 'btn btn-danger-quiet btn-small btn-remove', 'aria-label': `Remove the subscription ${sub.display_name}…`,
+        on: { click: () => confirmUnsubscribe(sub) },
+      }, 'Remove…')));
   }
 }
 

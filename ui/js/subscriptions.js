@@ -70,7 +70,8 @@ export function subscriptionCard(sub) {
     }, 'Remove…'));
 }
 
-function confirmUnsubscribe(sub) {
+/** Asks before removing `sub` (the sidebar's and Settings' Remove…). */
+export function confirmUnsubscribe(sub) {
   pending = sub;
   $('#confirm-unsubscribe-title').textContent = `Remove “${sub.display_name}”?`;
   $('#confirm-unsubscribe-text').textContent = 'Its events are removed from this computer. The calendar itself is not changed, and you can subscribe to the link again at any time.';
