@@ -1455,6 +1455,21 @@ fn parts(t: &Value) -> String {
 /// The number of key-press → painted figures the page recorded so far.
 const TIMINGS: &str = "(window.__calTimings || []).length";
 
+/// Waits until the page's list of figures `list` (`__calTimings`, `__calSearchTimings`) holds more
+/// than `n` and returns figure `n`.
+async fn figure(c: &Client, list: &str, n: u64, what: &str, long: Duration) -> Value {
+    wait_js(
+        c,
+        what,
+        &format!("(window.{list} || []).length > {n}"),
+        long,
+    )
+    .await;
+    c.execute(&format!("return window.{list}[{n}];"), vec![])
+        .await
+        .unwrap()
+}
+
 async fn open_demo_main(c: &Client, long: Duration) {
     wait_js(c, "the welcome screen", &visible("welcome"), long).await;
     wait_js(
@@ -2026,11 +2041,7 @@ async fn the_month_at_50000_events_paints_from_a_key_press_and_search_answers() 
             .as_u64()
             .unwrap();
         press(&c, k).await;
-        wait_js(&c, "the painted month", &format!("{TIMINGS} > {n}"), long).await;
-        let t = c
-            .execute(&format!("return window.__calTimings[{n}];"), vec![])
-            .await
-            .unwrap();
+        let t = figure(&c, "__calTimings", n, "the painted month", long).await;
         let name = match k.as_str() {
             "\u{e014}" => "→".to_owned(),
             "\u{e012}" => "←".to_owned(),
@@ -2059,11 +2070,7 @@ async fn the_month_at_50000_events_paints_from_a_key_press_and_search_answers() 
     )
     .await
     .unwrap();
-    wait_js(&c, "the picked month", &format!("{TIMINGS} > {n}"), long).await;
-    let picked = c
-        .execute(&format!("return window.__calTimings[{n}];"), vec![])
-        .await
-        .unwrap();
+    let picked = figure(&c, "__calTimings", n, "the picked month", long).await;
     // And the 14-day agenda of that date ("a"): every event of those days is listed.
     let n = c
         .execute(&format!("return {TIMINGS};"), vec![])
@@ -2072,11 +2079,7 @@ async fn the_month_at_50000_events_paints_from_a_key_press_and_search_answers() 
         .as_u64()
         .unwrap();
     press(&c, "a").await;
-    wait_js(&c, "the agenda", &format!("{TIMINGS} > {n}"), long).await;
-    let agenda = c
-        .execute(&format!("return window.__calTimings[{n}];"), vec![])
-        .await
-        .unwrap();
+    let agenda = figure(&c, "__calTimings", n, "the agenda", long).await;
     // The later days are built after the first ones are painted; then the list is complete.
     let complete = wait_js(
         &c,
@@ -2130,17 +2133,7 @@ async fn the_month_at_50000_events_paints_from_a_key_press_and_search_answers() 
     )
     .await
     .unwrap();
-    wait_js(
-        &c,
-        "the agenda fetched again",
-        &format!("{TIMINGS} > {n}"),
-        long,
-    )
-    .await;
-    let cold = c
-        .execute(&format!("return window.__calTimings[{n}];"), vec![])
-        .await
-        .unwrap();
+    let cold = figure(&c, "__calTimings", n, "the agenda fetched again", long).await;
     assert_eq!(cold["events"], check["backend"], "{cold}");
     let cold_split = c
         .execute("return window.__calLastFetch;", vec![])
@@ -2196,17 +2189,7 @@ async fn the_month_at_50000_events_paints_from_a_key_press_and_search_answers() 
         )
         .await
         .unwrap();
-        wait_js(
-            &c,
-            "search results",
-            &format!("(window.__calSearchTimings || []).length > {n}"),
-            long,
-        )
-        .await;
-        let t = c
-            .execute(&format!("return window.__calSearchTimings[{n}];"), vec![])
-            .await
-            .unwrap();
+        let t = figure(&c, "__calSearchTimings", n, "search results", long).await;
         assert!(t["results"].as_u64().unwrap() > 0, "{q}: {t}");
         searches.push(format!(
             "“{q}” {:.0} ms ({} results)",
