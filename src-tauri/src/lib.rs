@@ -270,8 +270,38 @@ fn ensure_agent(agent: &std::path::Path, args: &AppArgs, data_dir: &std::path::P
     }
 }
 
+/// WebKit's switch to its own CPU painting instead of painting through OpenGL.
+#[cfg(target_os = "linux")]
+const CPU_PAINTING: &str = "WEBKIT_SKIA_ENABLE_CPU_RENDERING";
+
+/// Whether `dri` (`/dev/dri`) holds a GPU render node (`renderD128`, …).
+#[cfg(target_os = "linux")]
+fn has_render_node(dri: &std::path::Path) -> bool {
+    std::fs::read_dir(dri).is_ok_and(|d| {
+        d.flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+    })
+}
+
+/// Without a GPU render node (a virtual machine, a remote session, a machine without a GPU driver)
+/// WebKit still paints through OpenGL, which Mesa then emulates on the CPU (llvmpipe); WebKit's own
+/// CPU painting is much faster there. Measured under Xvfb at 50,000 events, the first month view
+/// took 270–1,100 ms the first way and 137 ms the second. A person's own setting of the variable
+/// wins. Called first thing, before any thread exists, since it changes the environment that
+/// WebKit's web process inherits.
+#[cfg(target_os = "linux")]
+fn prefer_cpu_painting_without_a_gpu() {
+    if std::env::var_os(CPU_PAINTING).is_none()
+        && !has_render_node(std::path::Path::new("/dev/dri"))
+    {
+        std::env::set_var(CPU_PAINTING, "1");
+    }
+}
+
 /// The desktop app. Returns the process exit code.
 pub fn run(args: AppArgs) -> i32 {
+    #[cfg(target_os = "linux")]
+    prefer_cpu_painting_without_a_gpu();
     // Linux: start at login (`--hidden`) is the tray agent's job, a small process without WebKit or
     // GTK; this process becomes it.
     #[cfg(target_os = "linux")]
@@ -427,6 +457,18 @@ pub fn run(args: AppArgs) -> i32 {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_render_node_is_a_gpu_and_a_missing_or_empty_dri_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(!super::has_render_node(&dir.path().join("missing")));
+        assert!(!super::has_render_node(dir.path()));
+        std::fs::write(dir.path().join("card0"), b"").unwrap();
+        assert!(!super::has_render_node(dir.path()));
+        std::fs::write(dir.path().join("renderD128"), b"").unwrap();
+        assert!(super::has_render_node(dir.path()));
+    }
+
     use super::*;
 
     fn args(v: &[&str]) -> Vec<OsString> {

@@ -1444,9 +1444,10 @@ fn report_timing(line: &str) {
 fn parts(t: &Value) -> String {
     match (t["fetch"].as_f64(), t["render"].as_f64()) {
         (Some(f), Some(r)) => format!(
-            " (fetch {f:.0}, build {r:.0}, layout {:.0}, before {:.0})",
+            " (fetch {f:.0}, build {r:.0}, layout {:.0}, before {:.0}, to the next frame {:.0})",
             t["layout"].as_f64().unwrap_or(-1.0),
-            t["before"].as_f64().unwrap_or(-1.0)
+            t["before"].as_f64().unwrap_or(-1.0),
+            t["frame"].as_f64().unwrap_or(-1.0)
         ),
         _ => String::new(),
     }

@@ -235,6 +235,42 @@ async fn bad_links_get_a_clear_error_and_store_nothing() {
     assert!(st["subscriptions"].as_array().unwrap().is_empty(), "{st}");
 }
 
+/// QUIRK(icloud §1.9): a published link that answers 301 to another host (another partition) is
+/// followed without credentials, and refreshed through it; one that redirects in a loop gets a clear
+/// error and stores nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_link_moved_to_another_host_is_followed_and_a_loop_is_refused() {
+    let old = Sim::start(SimConfig::default()).await.unwrap();
+    let new = Sim::start(SimConfig::default()).await.unwrap();
+    let env = Env::new();
+    let target = new
+        .publish("moved", holidays())
+        .replacen("webcal://", "http://", 1);
+    let link = old.publish_moved("old", &target);
+    let r = env.run_async(&["subscribe", &link], None).await;
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert!(r.stdout.contains("3 events"), "{}", show(&r));
+    let r = env.run_async(&["sync"], None).await;
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert_eq!(old.stats().published_get, 2);
+    let stats = new.stats();
+    assert_eq!(stats.published_get, 2, "{stats:?}");
+    assert_eq!(
+        stats.not_modified, 1,
+        "the refresh is conditional: {stats:?}"
+    );
+
+    let own = old
+        .published_link("loop")
+        .replacen("webcal://", "http://", 1);
+    let looping = old.publish_moved("loop", &own);
+    let r = env.run_async(&["subscribe", &looping], None).await;
+    assert_ne!(r.code, 0, "{}", show(&r));
+    assert!(r.stderr.contains("kept redirecting"), "{}", show(&r));
+    let st = env.status().await;
+    assert_eq!(st["subscriptions"].as_array().unwrap().len(), 1, "{st}");
+}
+
 /// A real server's calendar that needs a password is not a public calendar: the error says so.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_radicale_calendar_that_needs_a_password_is_refused_in_words() {

@@ -114,7 +114,7 @@ function render(el, placed, from, mine) {
       h('p', { class: 'empty-title', text: dayKey(from) === dayKey(new Date()) ? 'Nothing in the next 14 days' : 'Nothing in these 14 days' }),
       h('p', { class: 'muted', text: hiddenCount
         ? `${hiddenCount} event${hiddenCount === 1 ? ' is' : 's are'} in hidden calendars.`
-        : store.state.accounts.length ? 'Enjoy the free time.' : 'Link a calendar to see your events here.' })));
+        : store.state.accounts.length || store.state.subscriptions.length ? 'Enjoy the free time.' : 'Link a calendar to see your events here.' })));
     done(el);
     return inDays.length;
   }

@@ -88,7 +88,9 @@ pub enum TransportError {
         limit: usize,
     },
     /// The server redirected to another scheme, host or port; not followed.
-    #[error("server redirected from {from} to {to}, a different host; not followed")]
+    #[error(
+        "server redirected from {from} to {to}, a different scheme, host or port; not followed"
+    )]
     CrossHostRedirect {
         /// Where the redirect came from (no query, no user info).
         from: String,

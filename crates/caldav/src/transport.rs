@@ -138,7 +138,9 @@ impl Transport {
     /// With credentials, the request is refused before anything is sent unless the host is
     /// trusted and the scheme is https (plain http is allowed to loopback only). Basic auth is sent
     /// preemptively. Redirects to the same scheme, host and port are re-issued with the same
-    /// method and body; any other redirect fails with [`TransportError::CrossHostRedirect`].
+    /// method and body. With credentials any other redirect fails with
+    /// [`TransportError::CrossHostRedirect`]; without them it is followed too, unless it leads from
+    /// https to plain http.
     pub async fn execute(
         &self,
         req: &PreparedRequest,
@@ -165,7 +167,13 @@ impl Transport {
             let resp = self.send_once(req, &url, creds, extra).await?;
             let status = resp.status().as_u16();
             if let Some(target) = redirect_target(&resp, &url) {
-                if !same_origin(&url, &target) {
+                // With credentials a redirect stays on the origin they were meant for. A public
+                // request carries nothing to leak, so it may move to another host (QUIRK(icloud
+                // §1.9): published calendars answer 301 to another partition), but never from
+                // https down to plain http.
+                let allowed =
+                    same_origin(&url, &target) || (creds.is_none() && !is_downgrade(&url, &target));
+                if !allowed {
                     return Err(TransportError::CrossHostRedirect {
                         from: safe_url(&url),
                         to: safe_url(&target),
@@ -175,7 +183,7 @@ impl Transport {
                     return Err(TransportError::TooManyRedirects);
                 }
                 redirects += 1;
-                tracing::debug!(status, to = %target.path(), "following same-host redirect");
+                tracing::debug!(status, to = %safe_url(&target), "following redirect");
                 url = target;
                 continue;
             }
@@ -404,6 +412,11 @@ fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme() && host_key(a) == host_key(b)
 }
 
+/// From https to anything else: what the first answer's TLS protected would travel in clear.
+fn is_downgrade(from: &Url, to: &Url) -> bool {
+    from.scheme() == "https" && to.scheme() != "https"
+}
+
 fn host_port(url: &Url) -> String {
     match (url.host_str(), url.port_or_known_default()) {
         (Some(h), Some(p)) => format!("{h}:{p}"),
@@ -430,6 +443,31 @@ fn is_loopback(url: &Url) -> bool {
 mod tests {
     use super::*;
     use crate::error::DavError;
+
+    #[test]
+    fn a_public_redirect_may_not_leave_https() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert!(is_downgrade(
+            &u("https://a.example/x"),
+            &u("http://b.example/x")
+        ));
+        assert!(is_downgrade(
+            &u("https://a.example/x"),
+            &u("http://a.example/x")
+        ));
+        assert!(!is_downgrade(
+            &u("https://a.example/x"),
+            &u("https://b.example/x")
+        ));
+        assert!(!is_downgrade(
+            &u("http://a.example/x"),
+            &u("https://b.example/x")
+        ));
+        assert!(!is_downgrade(
+            &u("http://127.0.0.1:1/x"),
+            &u("http://127.0.0.1:2/x")
+        ));
+    }
 
     #[test]
     fn default_user_agent_is_stable_and_not_a_browser() {

@@ -189,6 +189,43 @@ async fn cross_host_redirect_is_refused_and_nothing_sent_there() {
 }
 
 #[tokio::test]
+async fn a_public_request_follows_a_redirect_to_another_host() {
+    let (other, other_seen) = serve(|_, _| response("200 OK", "", "BEGIN:VCALENDAR")).await;
+    let target = other.join("/published/2/moved").unwrap();
+    let (base, seen) = serve(move |_, _| {
+        response(
+            "301 Moved Permanently",
+            &format!("Location: {target}\r\n"),
+            "",
+        )
+    })
+    .await;
+    let t = transport();
+    t.trust_host(&base);
+    let get = PreparedRequest::get(&base.join("/published/2/old").unwrap());
+    let resp = t.execute(&get, None).await.unwrap();
+    assert_eq!(resp.status, 200);
+    assert_eq!(&resp.body[..], b"BEGIN:VCALENDAR");
+    assert_eq!(resp.url.port(), other.port());
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    {
+        let there = other_seen.lock().unwrap();
+        assert_eq!(there.len(), 1);
+        assert_eq!(there[0].header("authorization"), None);
+    }
+    // The same redirect with credentials is refused, and nothing reaches the other host.
+    let err = t
+        .execute(&propfind(base.clone()), Some(&CREDS))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, TransportError::CrossHostRedirect { .. }),
+        "{err:?}"
+    );
+    assert_eq!(other_seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn redirect_loop_stops_at_max_redirects() {
     let (base, seen) =
         serve(|_, _| response("307 Temporary Redirect", "Location: /loop/\r\n", "")).await;

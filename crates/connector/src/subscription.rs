@@ -72,12 +72,20 @@ async fn fetch(
     let resp = transport
         .execute_with_headers(&req.request(), None, &req.headers())
         .await
-        .map_err(|e| match transport_error(e) {
-            Error::Redirected(m) => Error::Protocol(format!(
-                "{m}. The calendar may have moved: ask for its new link and subscribe to that; \
-                 nothing was changed"
+        .map_err(|e| match e {
+            // QUIRK(icloud §1.9): in March 2022 published links redirected in a loop for days.
+            caldav::TransportError::TooManyRedirects => Error::Transient(format!(
+                "{url} kept redirecting to another address without ever answering with the \
+                 calendar; nothing was changed, the next refresh tries again. If it lasts, ask \
+                 for the calendar's link again"
             )),
-            other => other,
+            e => match transport_error(e) {
+                Error::Redirected(m) => Error::Protocol(format!(
+                    "{m}. The calendar may have moved: ask for its new link and subscribe to \
+                     that; nothing was changed"
+                )),
+                other => other,
+            },
         })?;
     let result = req
         .parse(&resp)

@@ -769,6 +769,8 @@ pub(crate) struct Published {
     pub(crate) ics: Vec<u8>,
     pub(crate) etag: String,
     pub(crate) modified: String,
+    /// Answered with `301 Moved Permanently` to this URL instead (QUIRK(icloud §1.9)).
+    pub(crate) moved_to: Option<String>,
 }
 
 impl Published {
@@ -785,6 +787,16 @@ impl Published {
             modified: chrono::Utc::now()
                 .format("%a, %d %b %Y %H:%M:%S GMT")
                 .to_string(),
+            moved_to: None,
+        }
+    }
+
+    /// A link that moved: every GET answers 301 to `location`.
+    #[cfg(feature = "testing")]
+    pub(crate) fn moved(location: String) -> Self {
+        Published {
+            moved_to: Some(location),
+            ..Published::new(Vec::new())
         }
     }
 }
@@ -803,6 +815,9 @@ fn published(st: &mut State, token: &str, req: &Request) -> Response {
     let Some(p) = st.published.get(token.trim_end_matches('/')) else {
         return Response::new(404);
     };
+    if let Some(to) = &p.moved_to {
+        return Response::new(301).header("Location", to.clone());
+    }
     if inm.is_some_and(|v| v.split(',').any(|t| t.trim() == p.etag || t.trim() == "*")) {
         st.stats.not_modified += 1;
         return Response::new(304).header("ETag", p.etag.clone());

@@ -224,6 +224,20 @@ impl Sim {
     }
 
     #[cfg(feature = "testing")]
+    /// Makes `token`'s link answer `301 Moved Permanently` to `location` (QUIRK(icloud §1.9): a
+    /// published link moved to another partition host, or, pointed at itself, a redirect loop);
+    /// returns its `webcal://` link.
+    pub fn publish_moved(&self, token: &str, location: &str) -> String {
+        let p = dav::Published::moved(location.to_owned());
+        self.inner
+            .shared
+            .lock()
+            .published
+            .insert(token.to_owned(), p);
+        self.published_link(token)
+    }
+
+    #[cfg(feature = "testing")]
     /// Stops publishing `token` (its link then answers 404); false when nothing was published.
     pub fn unpublish(&self, token: &str) -> bool {
         self.inner.shared.lock().published.remove(token).is_some()
