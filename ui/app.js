@@ -12,7 +12,7 @@ import { initMain, renderMain, mainProgress } from './js/main-view.js';
 import { refreshAgenda, refreshIfDayChanged } from './js/agenda.js';
 import { initSettings, openSettings, renderSettings, settingsVisible } from './js/settings.js';
 import { initDemo, renderDemo } from './js/demo.js';
-import { initCalendarView } from './js/calendar-view.js';
+import { initCalendarView, showFirstView } from './js/calendar-view.js';
 import { initEventDetails } from './js/event-details.js';
 
 function hasAccounts() {
@@ -28,6 +28,17 @@ function goHome() {
     showScreen('welcome');
   }
   updateChrome();
+}
+
+/** The window's first screen; resolves once the main screen's view has its first content. */
+function firstHome() {
+  if (!hasAccounts()) {
+    goHome();
+    return Promise.resolve();
+  }
+  showScreen('main');
+  updateChrome();
+  return showFirstView();
 }
 
 function updateChrome() {
@@ -111,9 +122,15 @@ async function boot() {
   // Started from a notification's "Fix now": onState already opens the wizard (pendingRelink);
   // `#relink=ID` in the URL does the same.
   const m = /^#relink=(.+)$/.exec(location.hash);
+  let home = null;
   if (m && hasAccounts()) openRelink(decodeURIComponent(m[1]));
-  else if (!(first && first.pendingRelink) && currentScreen() === 'loading') goHome();
+  else if (!(first && first.pendingRelink) && currentScreen() === 'loading') home = firstHome();
   setInterval(refreshIfDayChanged, 60 * 1000);
+  // The view's events (asked for with the state) in place before the window shows, so it opens on
+  // them rather than on "Loading your events…"; a slow answer (a large cache right after a sync)
+  // holds the window back by 250 ms at most.
+  if (home) await Promise.race([home.catch(() => {}), new Promise((r) => { setTimeout(r, 250); })]);
+  mark('view');
   document.body.classList.add('is-ready');
   // The window was created hidden; it shows now, with this content, never as a blank page.
   mark('ready');

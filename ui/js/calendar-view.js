@@ -768,4 +768,15 @@ export async function initCalendarView() {
     }
   } catch (_) { /* first window: today's agenda */ }
   setTitle();
+  // The window's first view, asked for now, beside the state, rather than after it.
+  const [from, to] = range(view.name, view.date);
+  fetchRange(from, to).catch(() => {});
+}
+
+/**
+ * Paints the view for the window's first screen from what `initCalendarView` asked for (no
+ * invalidation: nothing has changed since; a sync that lands later refreshes as always).
+ */
+export function showFirstView() {
+  return refreshView();
 }
