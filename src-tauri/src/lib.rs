@@ -289,8 +289,12 @@ fn has_render_node(dri: &std::path::Path) -> bool {
 /// took 270–1,100 ms the first way and 137 ms the second. A person's own setting of the variable
 /// wins. Called first thing, before any thread exists, since it changes the environment that
 /// WebKit's web process inherits.
+///
+/// Not done: turning WebKit's OpenGL compositor off too (`WEBKIT_DISABLE_COMPOSITING_MODE`). It
+/// saved CPU in the first seconds of an opened window, but a WebDriver click on a dialog's button
+/// then never returned, and what hangs a test may hang a person.
 #[cfg(target_os = "linux")]
-fn prefer_cpu_painting_without_a_gpu() {
+fn paint_on_the_cpu_without_a_gpu() {
     if std::env::var_os(CPU_PAINTING).is_none()
         && !has_render_node(std::path::Path::new("/dev/dri"))
     {
@@ -301,7 +305,7 @@ fn prefer_cpu_painting_without_a_gpu() {
 /// The desktop app. Returns the process exit code.
 pub fn run(args: AppArgs) -> i32 {
     #[cfg(target_os = "linux")]
-    prefer_cpu_painting_without_a_gpu();
+    paint_on_the_cpu_without_a_gpu();
     // Linux: start at login (`--hidden`) is the tray agent's job, a small process without WebKit or
     // GTK; this process becomes it.
     #[cfg(target_os = "linux")]
