@@ -12,7 +12,7 @@ import { initMain, renderMain, mainProgress } from './js/main-view.js';
 import { refreshAgenda, refreshIfDayChanged } from './js/agenda.js';
 import { initSettings, openSettings, renderSettings, settingsVisible } from './js/settings.js';
 import { initDemo, renderDemo } from './js/demo.js';
-import { initCalendarView, showFirstView } from './js/calendar-view.js';
+import { initCalendarView, refreshView } from './js/calendar-view.js';
 import { initEventDetails } from './js/event-details.js';
 
 function hasAccounts() {
@@ -38,7 +38,9 @@ function firstHome() {
   }
   showScreen('main');
   updateChrome();
-  return showFirstView();
+  // From what initCalendarView asked for, not invalidated: nothing has changed since (a sync that
+  // lands later refreshes as always).
+  return refreshView();
 }
 
 function updateChrome() {

@@ -461,19 +461,19 @@ pub fn run(args: AppArgs) -> i32 {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[cfg(target_os = "linux")]
     #[test]
     fn a_render_node_is_a_gpu_and_a_missing_or_empty_dri_is_none() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(!super::has_render_node(&dir.path().join("missing")));
-        assert!(!super::has_render_node(dir.path()));
+        assert!(!has_render_node(&dir.path().join("missing")));
+        assert!(!has_render_node(dir.path()));
         std::fs::write(dir.path().join("card0"), b"").unwrap();
-        assert!(!super::has_render_node(dir.path()));
+        assert!(!has_render_node(dir.path()));
         std::fs::write(dir.path().join("renderD128"), b"").unwrap();
-        assert!(super::has_render_node(dir.path()));
+        assert!(has_render_node(dir.path()));
     }
-
-    use super::*;
 
     fn args(v: &[&str]) -> Vec<OsString> {
         v.iter().map(OsString::from).collect()

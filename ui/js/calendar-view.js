@@ -772,11 +772,3 @@ export async function initCalendarView() {
   const [from, to] = range(view.name, view.date);
   fetchRange(from, to).catch(() => {});
 }
-
-/**
- * Paints the view for the window's first screen from what `initCalendarView` asked for (no
- * invalidation: nothing has changed since; a sync that lands later refreshes as always).
- */
-export function showFirstView() {
-  return refreshView();
-}
