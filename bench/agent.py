@@ -9,9 +9,10 @@ session (Xvfb, D-Bus, gnome-keyring, dunst), against the iCloud simulator.
    of a thread).
 2. Opens the window from the tray as a panel does (the StatusNotifierItem menu's "Open", over D-Bus
    on a connection kept open, as a panel's is: bench/dbuswire.py),
-   twice (cold, then warm), and once by a second launch; each time it reads the window process's log
-   line "window shown with its content" (the window is created hidden and shows only with its page's
-   first content) and the time from the click. Samples PSS with the window open, then closes it (as
+   once cold (the session's first window), then --opens times warm, interleaved with as many second
+   launches; each time it reads the window process's log line "window shown with its content" (the
+   window is created hidden and shows only with its page's first content) and the time from the
+   click; medians and ranges are reported. Samples PSS with the window open, then closes it (as
    the window manager would: xdotool) and samples again.
 3. Binary sizes, stripped.
 

@@ -28,17 +28,11 @@ def _signature(buf, s):
 
 def _value(buf, sig, v):
     """One value of a basic type or a variant (given as (signature, value))."""
-    if sig in "su":
-        if sig == "s":
-            _string(buf, v)
-        else:
-            _pad(buf, 4)
-            buf.extend(struct.pack("<I", v))
-    elif sig == "o":
+    if sig in ("s", "o"):
         _string(buf, v)
-    elif sig == "i":
+    elif sig in ("i", "u"):
         _pad(buf, 4)
-        buf.extend(struct.pack("<i", v))
+        buf.extend(struct.pack("<i" if sig == "i" else "<I", v))
     elif sig == "g":
         _signature(buf, v)
     elif sig == "v":

@@ -1294,17 +1294,10 @@ async fn a_pasted_public_calendar_link_subscribes_read_only_and_can_be_removed()
     shot(&c, "20-public-calendar-link-recognised").await;
 
     click(&c, "btn-subscribe").await;
-    wait_js(
-        &c,
-        "the subscription in the sidebar",
-        "document.querySelector('#account-list .subscription-card')",
-        long,
-    )
-    .await;
     let card = wait_js(
         &c,
-        "its text",
-        "document.querySelector('#account-list .subscription-card').innerText",
+        "the subscription in the sidebar",
+        "document.querySelector('#account-list .subscription-card')?.innerText",
         long,
     )
     .await;
@@ -1453,8 +1446,14 @@ fn parts(t: &Value) -> String {
     }
 }
 
-/// The number of key-press → painted figures the page recorded so far.
-const TIMINGS: &str = "(window.__calTimings || []).length";
+/// How many figures the page's list `list` (`__calTimings`, `__calSearchTimings`) holds so far.
+async fn figures_so_far(c: &Client, list: &str) -> u64 {
+    c.execute(&format!("return (window.{list} || []).length;"), vec![])
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap()
+}
 
 /// Waits until the page's list of figures `list` (`__calTimings`, `__calSearchTimings`) holds more
 /// than `n` and returns figure `n`.
@@ -2035,12 +2034,7 @@ async fn the_month_at_50000_events_paints_from_a_key_press_and_search_answers() 
         // painting) lands.
         tokio::time::sleep(Duration::from_millis(400)).await;
         wait_js(&c, "the months ahead", "!window.__calFetching", long).await;
-        let n = c
-            .execute(&format!("return {TIMINGS};"), vec![])
-            .await
-            .unwrap()
-            .as_u64()
-            .unwrap();
+        let n = figures_so_far(&c, "__calTimings").await;
         press(&c, k).await;
         let t = figure(&c, "__calTimings", n, "the painted month", long).await;
         let name = match k.as_str() {
@@ -2057,12 +2051,7 @@ async fn the_month_at_50000_events_paints_from_a_key_press_and_search_answers() 
     }
     shot(&c, "28-month-50000").await;
     // A picked date far away: nothing fetched ahead, the backend expands that month.
-    let n = c
-        .execute(&format!("return {TIMINGS};"), vec![])
-        .await
-        .unwrap()
-        .as_u64()
-        .unwrap();
+    let n = figures_so_far(&c, "__calTimings").await;
     c.execute(
         "const i = document.getElementById('cal-date'); const d = new Date(); d.setMonth(d.getMonth() + 3);\
          i.value = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-15`;\
@@ -2073,12 +2062,7 @@ async fn the_month_at_50000_events_paints_from_a_key_press_and_search_answers() 
     .unwrap();
     let picked = figure(&c, "__calTimings", n, "the picked month", long).await;
     // And the 14-day agenda of that date ("a"): every event of those days is listed.
-    let n = c
-        .execute(&format!("return {TIMINGS};"), vec![])
-        .await
-        .unwrap()
-        .as_u64()
-        .unwrap();
+    let n = figures_so_far(&c, "__calTimings").await;
     press(&c, "a").await;
     let agenda = figure(&c, "__calTimings", n, "the agenda", long).await;
     // The later days are built after the first ones are painted; then the list is complete.
@@ -2117,12 +2101,7 @@ async fn the_month_at_50000_events_paints_from_a_key_press_and_search_answers() 
     assert_eq!(check["twice"], json!(0), "{check}");
     assert_eq!(agenda["events"], check["backend"], "{check}");
     // The same 14 days with nothing kept (as after a sync): the backend expands them.
-    let n = c
-        .execute(&format!("return {TIMINGS};"), vec![])
-        .await
-        .unwrap()
-        .as_u64()
-        .unwrap();
+    let n = figures_so_far(&c, "__calTimings").await;
     c.execute_async(
         "const done = arguments[arguments.length - 1];\
          import('./js/calendar-view.js').then((m) => {\
@@ -2177,12 +2156,7 @@ async fn the_month_at_50000_events_paints_from_a_key_press_and_search_answers() 
     // Search over all 50,000: a title word and a word only in notes.
     let mut searches = Vec::new();
     for q in ["Zahnarzt", "Unterlagen"] {
-        let n = c
-            .execute("return (window.__calSearchTimings || []).length;", vec![])
-            .await
-            .unwrap()
-            .as_u64()
-            .unwrap();
+        let n = figures_so_far(&c, "__calSearchTimings").await;
         c.execute(
             "const i = document.getElementById('search-input'); i.focus(); i.value = arguments[0];\
              i.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}));",
