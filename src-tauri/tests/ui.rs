@@ -1557,10 +1557,11 @@ async fn calendar_views_details_search_and_shortcuts_on_the_demo() {
             "const done = arguments[arguments.length - 1];\
              import('./js/calendar-view.js').then(m => done({\
                us: m.firstDayOfWeek('en-US'), de: m.firstDayOfWeek('de-DE'), gb: m.firstDayOfWeek('en-GB'),\
-               eg: m.firstDayOfWeek('ar-EG'), here: m.firstDayOfWeek(navigator.language),\
+               eg: m.firstDayOfWeek('ar-EG'), posix: m.firstDayOfWeek('c'),\
+               language: navigator.language, locale: m.pageLocale(),\
                first: document.querySelector('#cal-grid .month-dow').textContent,\
-               expected: new Intl.DateTimeFormat(undefined, {weekday: 'short'})\
-                 .format(new Date(2026, 10, 1 + m.firstDayOfWeek(navigator.language))),\
+               expected: new Intl.DateTimeFormat(undefined, {weekday: 'short'}).format(new Date(2026, 10,\
+                 1 + m.firstDayOfWeek(new Intl.DateTimeFormat().resolvedOptions().locale))),\
                twelve: m.twelveHour(),\
                cycle: new Intl.DateTimeFormat(undefined, {hour: 'numeric'}).resolvedOptions().hourCycle}),\
                e => done({error: String(e)}));",
@@ -1572,8 +1573,39 @@ async fn calendar_views_details_search_and_shortcuts_on_the_demo() {
     assert_eq!(weeks["de"], json!(1), "{weeks}");
     assert_eq!(weeks["gb"], json!(1), "{weeks}");
     assert_eq!(weeks["eg"], json!(6), "{weeks}");
+    assert_eq!(
+        weeks["posix"],
+        json!(1),
+        "no language tag: ISO 8601's Monday {weeks}"
+    );
+    // The grid starts on the first day of the locale the clock and the dates are written in, which
+    // is not `navigator.language` in a session without a locale (there it is `c`).
     assert_eq!(weeks["first"], weeks["expected"], "{weeks}");
     eprintln!("locale: {weeks}");
+
+    // A sync that changes nothing keeps every window fetched so far: nothing is fetched again, so
+    // the next key press still paints from memory. (Hiding a calendar below does fetch again.)
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    wait_js(&c, "the periods ahead", "!window.__calFetching", long).await;
+    let fetched = wait_js(&c, "the fetches so far", "window.__calFetched", long).await;
+    c.execute(
+        "document.getElementById('announcer').textContent = '';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click(&c, "btn-sync").await;
+    wait_js(
+        &c,
+        "the sync to finish",
+        "document.getElementById('announcer').textContent === 'Sync finished.'",
+        long,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    wait_js(&c, "the periods ahead", "!window.__calFetching", long).await;
+    let after = wait_js(&c, "the fetches now", "window.__calFetched", long).await;
+    assert_eq!(after, fetched, "a sync that changed nothing fetched again");
 
     // Hiding a calendar hides its events in the month; showing it brings them back.
     let work_events = "[...document.querySelectorAll('#cal-grid .cal-event')]\

@@ -53,6 +53,8 @@ function normalise(s) {
     pendingRelink: st.pendingRelink || st.pending_relink || null,
     defaultServerUrl: st.defaultServerUrl || st.default_server_url || null,
     version: st.version || null,
+    // Changes when what the calendar views show may have changed (not on a sync that changed nothing).
+    eventsVersion: st.eventsVersion ?? st.events_version,
   };
 }
 

@@ -90,6 +90,33 @@ async fn a_first_sync_stores_every_event_and_a_second_fetches_nothing() {
 }
 
 #[tokio::test]
+async fn the_events_version_stays_across_a_sync_that_changes_nothing_and_moves_with_a_change() {
+    let s = linked().await;
+    let sync = || async {
+        let (_, errors) = s.connector.sync(None, quiet(), false).await;
+        assert!(errors.is_empty(), "{errors:?}");
+        s.connector.events_version().unwrap()
+    };
+    let first = sync().await;
+    assert_eq!(sync().await, first, "nothing changed");
+    // An event edited on the server: the same count, a new sync token.
+    s.sim.modify_events("home", 1);
+    let edited = sync().await;
+    assert_ne!(edited, first);
+    // Hiding a calendar changes what the views show.
+    let home = account(&s.connector)
+        .calendars
+        .into_iter()
+        .find(|c| c.display_name == "Home")
+        .unwrap()
+        .id;
+    s.connector
+        .set_calendar_hidden(&s.apple_id, &home, true)
+        .unwrap();
+    assert_ne!(s.connector.events_version().unwrap(), edited);
+}
+
+#[tokio::test]
 async fn a_revoked_password_pauses_the_account_and_later_syncs_send_nothing() {
     let s = linked().await;
     let (_, errors) = s.connector.sync(None, quiet(), false).await;

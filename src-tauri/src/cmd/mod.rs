@@ -98,6 +98,9 @@ pub struct StateOut {
     pub pending_relink: Option<String>,
     /// The server new links use (the policy's, else iCloud).
     pub default_server_url: String,
+    /// Changes whenever what the calendar views show may have changed, not on a sync that changed
+    /// nothing (`Connector::events_version`): the page keeps the events it fetched while it stays.
+    pub events_version: String,
     /// App version.
     pub version: &'static str,
 }
@@ -138,6 +141,8 @@ pub async fn get_state(state: State<'_, AppState>) -> CmdResult<StateOut> {
         );
     }
     let conn = state.current().await;
+    // Read before the status, so a change between the two shows as a change next time.
+    let events_version = conn.events_version()?;
     let status = conn.status()?;
     let subscriptions = status.subscriptions;
     let mut accounts = status.accounts;
@@ -173,6 +178,7 @@ pub async fn get_state(state: State<'_, AppState>) -> CmdResult<StateOut> {
             .server_url
             .clone()
             .unwrap_or_else(|| DEFAULT_SERVER_URL.to_owned()),
+        events_version,
         version: env!("CARGO_PKG_VERSION"),
     })
 }
