@@ -24,7 +24,7 @@ const SATURDAY_REGIONS = new Set(('AE AF BH DJ DZ EG IQ IR JO KW LY OM QA SD SY'
 
 /**
  * The locale every date and time on the page is written in. Not `navigator.language` itself: in a
- * session without a locale (LANG unset, `C`/`POSIX`) that is `c`, no language tag, while `Intl` falls
+ * session without a locale (LANG unset, `C`/`POSIX`) it is `C`, no language tag, while `Intl` falls
  * back to its own default and writes "7:30 PM"; the week then started on Monday beside a US clock.
  */
 export function pageLocale() {
@@ -183,7 +183,7 @@ export function invalidate() {
  * After the state changed (a sync, a calendar shown or hidden, linked or removed): forgets the
  * windows fetched before the events version the state has now. A sync that changed nothing leaves
  * the version as it was, and every window fetched ahead still answers the next key press; at 50,000
- * events, fetching a month again kept a key press waiting about a second in a debug build.
+ * events, fetching a month again kept a key press waiting 1.8 s in a debug build.
  */
 function forgetChanged() {
   const now = store.state.eventsVersion;
